@@ -1,0 +1,196 @@
+//! The one writer: applies document edits and index updates in the order they happen.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use dashmap::DashMap;
+use parking_lot::RwLock;
+
+use super::Analysis;
+use crate::{
+    syntax::{FileSummary, LanguageId, Languages, ParseBudget, SyntaxTree, input_edit, parse_rope},
+    text::{ContentChange, Document, PositionEncoding},
+    workspace::{FileId, Skipped, Vfs, VfsPath, WorkspaceScan},
+};
+
+/// A document the editor has open: its text wins over the file on disk.
+pub struct OpenDocument {
+    pub document: Document,
+    pub language: Option<LanguageId>,
+    /// `None` for languages we do not parse, or when parsing was abandoned.
+    pub tree: Option<SyntaxTree>,
+    summary: OnceLock<Option<Arc<FileSummary>>>,
+}
+
+impl OpenDocument {
+    /// Symbols and references of this version, computed once by whoever asks first.
+    pub fn summary(&self, languages: &Languages) -> Option<Arc<FileSummary>> {
+        self.summary
+            .get_or_init(|| {
+                let (lang, tree) = (self.language?, self.tree.as_ref()?);
+                let text = self.document.text();
+                Some(Arc::new(FileSummary::build(languages.get(lang), tree, &text)))
+            })
+            .clone()
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ChangeError {
+    #[error("document is not open")]
+    NotOpen,
+}
+
+/// What a finished scan added to the index.
+#[derive(Clone, Debug)]
+pub struct IndexSummary {
+    pub files: usize,
+    pub symbols: usize,
+    pub references: usize,
+    pub skipped: Skipped,
+    pub discover_time: Duration,
+    pub parse_time: Duration,
+}
+
+pub struct AnalysisHost {
+    languages: Languages,
+    roots: Arc<[PathBuf]>,
+    vfs: Arc<RwLock<Vfs>>,
+    documents: imbl::HashMap<FileId, Arc<OpenDocument>>,
+    /// Summaries of workspace files as they are on disk.
+    index: imbl::HashMap<FileId, Arc<FileSummary>>,
+    index_ready: bool,
+    /// Current version of each open document, readable by snapshots to see they are stale.
+    live_versions: Arc<DashMap<FileId, i32>>,
+}
+
+impl AnalysisHost {
+    pub fn new(languages: Languages, roots: Vec<PathBuf>) -> AnalysisHost {
+        AnalysisHost {
+            languages,
+            roots: roots.into(),
+            vfs: Arc::default(),
+            documents: imbl::HashMap::new(),
+            index: imbl::HashMap::new(),
+            index_ready: false,
+            live_versions: Arc::default(),
+        }
+    }
+
+    pub fn languages(&self) -> &Languages {
+        &self.languages
+    }
+
+    pub fn roots(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
+    pub fn file_id(&self, path: VfsPath) -> FileId {
+        if let Some(id) = self.vfs.read().file_id(&path) {
+            return id;
+        }
+        self.vfs.write().intern(path)
+    }
+
+    pub fn is_open(&self, file: FileId) -> bool {
+        self.documents.contains_key(&file)
+    }
+
+    pub fn index_ready(&self) -> bool {
+        self.index_ready
+    }
+
+    pub fn open_document(&mut self, file: FileId, version: i32, text: &str, language: Option<LanguageId>) {
+        let document = Document::new(text, version);
+        let tree = language.and_then(|lang| self.parse(lang, &document, None));
+        self.live_versions.insert(file, version);
+        self.documents
+            .insert(file, Arc::new(OpenDocument { document, language, tree, summary: OnceLock::new() }));
+    }
+
+    /// Applies one `didChange` worth of edits, in order, and re-parses incrementally.
+    pub fn change_document(
+        &mut self,
+        file: FileId,
+        version: i32,
+        changes: &[ContentChange],
+        encoding: PositionEncoding,
+    ) -> Result<(), ChangeError> {
+        let current = self.documents.get(&file).ok_or(ChangeError::NotOpen)?;
+        let mut document = current.document.clone();
+        let mut tree = current.tree.clone();
+        let language = current.language;
+        let edits = document.apply_changes(changes, version, encoding);
+        if let Some(tree) = tree.as_mut() {
+            for edit in &edits {
+                tree.edit(&input_edit(edit));
+            }
+        }
+        let tree = language.and_then(|lang| self.parse(lang, &document, tree.as_ref()));
+        self.live_versions.insert(file, version);
+        self.documents
+            .insert(file, Arc::new(OpenDocument { document, language, tree, summary: OnceLock::new() }));
+        Ok(())
+    }
+
+    /// The editor saved the document, so the disk now holds its text.
+    pub fn save_document(&mut self, file: FileId) {
+        let Some(doc) = self.documents.get(&file) else { return };
+        if let Some(summary) = doc.summary(&self.languages) {
+            self.index.insert(file, summary);
+        }
+    }
+
+    pub fn close_document(&mut self, file: FileId) {
+        self.documents.remove(&file);
+        self.live_versions.remove(&file);
+    }
+
+    /// Replaces the index with a finished scan.
+    pub fn apply_scan(&mut self, scan: WorkspaceScan) -> IndexSummary {
+        let mut index = imbl::HashMap::new();
+        let (mut symbols, mut references) = (0, 0);
+        let files = scan.files.len();
+        {
+            let mut vfs = self.vfs.write();
+            for file in scan.files {
+                symbols += file.summary.symbols.len();
+                references += file.summary.references.len();
+                index.insert(vfs.intern(VfsPath::Disk(file.path)), file.summary);
+            }
+        }
+        self.index = index;
+        self.index_ready = true;
+        IndexSummary {
+            files,
+            symbols,
+            references,
+            skipped: scan.skipped,
+            discover_time: scan.discover_time,
+            parse_time: scan.parse_time,
+        }
+    }
+
+    pub fn snapshot(&self) -> Analysis {
+        Analysis {
+            languages: self.languages.clone(),
+            roots: self.roots.clone(),
+            vfs: self.vfs.clone(),
+            documents: self.documents.clone(),
+            index: self.index.clone(),
+            index_ready: self.index_ready,
+            live_versions: self.live_versions.clone(),
+        }
+    }
+
+    fn parse(&self, lang: LanguageId, document: &Document, old: Option<&SyntaxTree>) -> Option<SyntaxTree> {
+        let tree = parse_rope(self.languages.get(lang), document.rope(), old, ParseBudget::default());
+        if tree.is_none() {
+            tracing::warn!("parsing a {} document took too long; analysis is off for it", lang.name());
+        }
+        tree
+    }
+}

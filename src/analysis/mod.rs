@@ -1,0 +1,21 @@
+//! The engine's API, used by the protocol edge, the CLI and most tests.
+//!
+//! [`AnalysisHost`] owns the state and is the one ordered writer: documents change only through
+//! it, in the order edits arrived. [`Analysis`] is an immutable snapshot of that state — ropes,
+//! trees and persistent maps clone in O(1) — that request handlers read on worker threads while
+//! the host moves on. Nothing here performs IO except what the host is explicitly told to do.
+
+mod fuzzy;
+mod host;
+mod snapshot;
+mod symbols;
+
+pub use host::{AnalysisHost, ChangeError, IndexSummary, OpenDocument};
+pub use snapshot::Analysis;
+pub use symbols::{OutlineNode, SymbolHit};
+
+/// Work abandoned because its request was cancelled or its input changed underneath it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cancelled;
+
+pub type Cancellable<T> = Result<T, Cancelled>;

@@ -1,0 +1,174 @@
+//! The command line: logging setup, and the scripting commands built on the same engine as
+//! the server. This module (and `main.rs`) are the only code that prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // printing is this module's job
+
+use std::{
+    io::IsTerminal as _,
+    path::{Path, PathBuf},
+    sync::atomic::AtomicBool,
+    time::Instant,
+};
+
+use anyhow::Context as _;
+use serde_json::json;
+
+use crate::{
+    analysis::AnalysisHost,
+    lsp::{ExitStatus, ServerOptions},
+    stdx::CancelToken,
+    syntax::Languages,
+    text::PositionEncoding,
+    workspace::{DiscoverOptions, ScanProgress, grammar_overrides, scan_workspace},
+};
+
+/// Logs go to stderr (stdout is the protocol) or to a file.
+pub fn init_logging(filter: Option<&str>, file: Option<&Path>, serving: bool) -> anyhow::Result<()> {
+    let default = if serving { "info" } else { "warn" };
+    let filter = filter
+        .map(str::to_owned)
+        .or_else(|| std::env::var("REPOLENS_LOG").ok())
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| default.to_owned());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .with_context(|| format!("invalid log filter {filter:?}"))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    match file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open log file {}", path.display()))?;
+            builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).init();
+        }
+        None => builder.with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr).init(),
+    }
+    Ok(())
+}
+
+pub fn report_error(err: &anyhow::Error) {
+    eprintln!("repolens: {err:#}");
+}
+
+pub fn serve() -> ExitStatus {
+    if std::io::stdin().is_terminal() {
+        eprintln!("repolens speaks LSP on stdin/stdout; start it from an editor (see `repolens --help`)");
+    }
+    tracing::info!("repolens {} serving LSP on stdio", env!("CARGO_PKG_VERSION"));
+    crate::lsp::run_stdio(ServerOptions::default())
+}
+
+fn resolve_root(root: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let root = match root {
+        Some(root) => root,
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    anyhow::ensure!(root.is_dir(), "{} is not a directory", root.display());
+    Ok(std::path::absolute(&root).unwrap_or(root))
+}
+
+/// Scans `root` into a fresh host, with a progress line on stderr when it is a terminal.
+fn build_host(root: &Path) -> anyhow::Result<(AnalysisHost, crate::analysis::IndexSummary, f64)> {
+    let roots = vec![root.to_path_buf()];
+    let languages = Languages::with_overrides(&grammar_overrides(&roots))?;
+    let started = Instant::now();
+    let interactive = std::io::stderr().is_terminal();
+    let on_progress = |p: ScanProgress| {
+        if interactive {
+            eprint!("\rindexing {}/{} files", p.done, p.total);
+        }
+    };
+    let never = AtomicBool::new(false);
+    let scan = scan_workspace(&roots, &DiscoverOptions::default(), &languages, &on_progress, &never)
+        .context("indexing was cancelled")?;
+    if interactive {
+        eprint!("\r\x1b[2K");
+    }
+    let mut host = AnalysisHost::new(languages, roots);
+    let summary = host.apply_scan(scan);
+    Ok((host, summary, started.elapsed().as_secs_f64() * 1000.0))
+}
+
+pub fn index(root: Option<PathBuf>, as_json: bool) -> anyhow::Result<()> {
+    let root = resolve_root(root)?;
+    let (_host, summary, total_ms) = build_host(&root)?;
+    let skipped: serde_json::Map<String, serde_json::Value> =
+        summary.skipped.counts.iter().map(|(r, n)| (r.as_str().to_owned(), json!(n))).collect();
+    if as_json {
+        let report = json!({
+            "root": root,
+            "files": summary.files,
+            "symbols": summary.symbols,
+            "references": summary.references,
+            "skipped": skipped,
+            "timings_ms": {
+                "discover": summary.discover_time.as_secs_f64() * 1000.0,
+                "parse": summary.parse_time.as_secs_f64() * 1000.0,
+                "total": total_ms,
+            },
+        });
+        println!("{report}");
+    } else {
+        println!(
+            "{}: {} files, {} symbols, {} references",
+            root.display(),
+            summary.files,
+            summary.symbols,
+            summary.references
+        );
+        let skipped: Vec<String> = skipped.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("skipped: {}", if skipped.is_empty() { "none".to_owned() } else { skipped.join(", ") });
+        println!(
+            "time: {total_ms:.0} ms (discover {:.0} ms, parse {:.0} ms)",
+            summary.discover_time.as_secs_f64() * 1000.0,
+            summary.parse_time.as_secs_f64() * 1000.0
+        );
+    }
+    Ok(())
+}
+
+pub fn symbols(
+    root: Option<PathBuf>,
+    query: Option<String>,
+    limit: Option<usize>,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let root = resolve_root(root)?;
+    let (host, _, _) = build_host(&root)?;
+    let analysis = host.snapshot();
+    let limit = limit.unwrap_or(if query.is_some() { 100 } else { usize::MAX });
+    let hits = analysis
+        .workspace_symbols(query.as_deref().unwrap_or(""), limit, &CancelToken::new())
+        .map_err(|_| anyhow::anyhow!("cancelled"))?;
+    let mut rows = Vec::with_capacity(hits.len());
+    for hit in hits {
+        let path = analysis.path(hit.file);
+        let path =
+            path.as_disk().map(|p| p.strip_prefix(&root).unwrap_or(p).to_path_buf()).unwrap_or_default();
+        let pos = hit.summary.line_index.position(hit.name_range().start, PositionEncoding::Utf32);
+        rows.push(json!({
+            "name": hit.name,
+            "kind": format!("{:?}", hit.kind).to_lowercase(),
+            "container": hit.container,
+            "path": path,
+            "line": pos.line + 1,
+            "column": pos.col + 1,
+        }));
+    }
+    if as_json {
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        for row in rows {
+            println!(
+                "{}\t{}\t{}:{}:{}\t{}",
+                row["kind"].as_str().unwrap_or(""),
+                row["name"].as_str().unwrap_or(""),
+                row["path"].as_str().unwrap_or(""),
+                row["line"],
+                row["column"],
+                row["container"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! `initialize`: what the client can do, what we can do, and the encoding we agree on.
+
+use std::path::PathBuf;
+
+use lsp_types::{
+    ClientCapabilities, InitializeParams, InitializeResult, OneOf, PositionEncodingKind, SaveOptions,
+    ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
+    TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
+};
+
+use super::server::{ClientSupport, Server};
+use crate::{config::Config, syntax::Languages, text::PositionEncoding};
+
+/// UTF-8 when the client offers it (no conversion at all), then UTF-32, else the mandatory UTF-16.
+pub(crate) fn negotiated_encoding(caps: &ClientCapabilities) -> PositionEncoding {
+    let offered = caps.general.as_ref().and_then(|g| g.position_encodings.as_deref()).unwrap_or(&[]);
+    if offered.contains(&PositionEncodingKind::UTF8) {
+        PositionEncoding::Utf8
+    } else if offered.contains(&PositionEncodingKind::UTF32) {
+        PositionEncoding::Utf32
+    } else {
+        PositionEncoding::Utf16
+    }
+}
+
+pub(crate) fn encoding_kind(encoding: PositionEncoding) -> PositionEncodingKind {
+    match encoding {
+        PositionEncoding::Utf8 => PositionEncodingKind::UTF8,
+        PositionEncoding::Utf16 => PositionEncodingKind::UTF16,
+        PositionEncoding::Utf32 => PositionEncodingKind::UTF32,
+    }
+}
+
+pub(crate) fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilities {
+    ServerCapabilities {
+        position_encoding: Some(encoding_kind(encoding)),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+            open_close: Some(true),
+            change: Some(TextDocumentSyncKind::INCREMENTAL),
+            will_save: None,
+            will_save_wait_until: None,
+            save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions { include_text: Some(false) })),
+        })),
+        document_symbol_provider: Some(OneOf::Left(true)),
+        workspace_symbol_provider: Some(OneOf::Left(true)),
+        experimental: Some(serde_json::json!({
+            "repolens": { "version": env!("CARGO_PKG_VERSION") },
+        })),
+        ..ServerCapabilities::default()
+    }
+}
+
+/// Workspace roots: the folders, else `rootUri`, else the deprecated `rootPath`. Nested roots
+/// collapse into the outermost so that no file is indexed twice.
+#[allow(deprecated)]
+pub(crate) fn workspace_roots(params: &InitializeParams) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = match &params.workspace_folders {
+        Some(folders) if !folders.is_empty() => {
+            folders.iter().filter_map(|f| f.uri.to_file_path().ok()).collect()
+        }
+        _ => match (&params.root_uri, &params.root_path) {
+            (Some(uri), _) => uri.to_file_path().ok().into_iter().collect(),
+            (None, Some(path)) => vec![PathBuf::from(path)],
+            (None, None) => Vec::new(),
+        },
+    };
+    roots.sort();
+    roots.dedup();
+    let all = roots.clone();
+    roots.retain(|root| !all.iter().any(|other| other != root && root.starts_with(other)));
+    roots
+}
+
+pub(crate) fn initialize(server: &mut Server, params: InitializeParams) -> InitializeResult {
+    let encoding = negotiated_encoding(&params.capabilities);
+    let roots = workspace_roots(&params);
+    let config = Config::from_json(params.initialization_options.as_ref());
+    let overrides = crate::workspace::grammar_overrides(&roots);
+    let languages = match Languages::with_overrides(&overrides) {
+        Ok(languages) => languages,
+        Err(err) => {
+            let message = format!("repolens: ignoring the workspace's grammar queries: {err:#}");
+            tracing::warn!("{message}");
+            server.show_warning(&message);
+            Languages::embedded()
+        }
+    };
+    let caps = &params.capabilities;
+    server.client = ClientSupport {
+        work_done_progress: caps.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false),
+        hierarchical_document_symbols: caps
+            .text_document
+            .as_ref()
+            .and_then(|t| t.document_symbol.as_ref())
+            .and_then(|d| d.hierarchical_document_symbol_support)
+            .unwrap_or(false),
+    };
+    server.encoding = encoding;
+    server.config = config;
+    tracing::info!(
+        "initialize: client {}, roots {:?}, position encoding {:?}",
+        params.client_info.as_ref().map_or("unknown", |c| c.name.as_str()),
+        roots,
+        encoding
+    );
+    server.on_initialized(roots, languages);
+    InitializeResult {
+        capabilities: server_capabilities(encoding),
+        server_info: Some(ServerInfo {
+            name: "repolens".to_owned(),
+            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        }),
+    }
+}

@@ -1,0 +1,73 @@
+//! Document sync: `didOpen`, `didChange`, `didSave`, `didClose`. These run on the main loop, in
+//! arrival order, and are the only way document text changes.
+
+use lsp_types::{
+    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
+    DidSaveTextDocumentParams, TextDocumentIdentifier,
+};
+
+use crate::{
+    lsp::{
+        dispatch::{LspError, LspResult},
+        from_proto,
+        server::{Server, ServerSnapshot},
+    },
+    stdx::CancelToken,
+    syntax::LanguageId,
+    workspace::VfsPath,
+};
+
+pub(crate) fn handle_did_open(server: &mut Server, params: DidOpenTextDocumentParams) -> anyhow::Result<()> {
+    let doc = params.text_document;
+    let path = from_proto::vfs_path(&doc.uri);
+    let language = LanguageId::from_lsp_id(&doc.language_id).or_else(|| match &path {
+        VfsPath::Disk(path) => LanguageId::from_path(path),
+        VfsPath::Virtual(_) => None,
+    });
+    let file = server.host.file_id(path);
+    server.host.open_document(file, doc.version, &doc.text, language);
+    Ok(())
+}
+
+pub(crate) fn handle_did_change(
+    server: &mut Server,
+    params: DidChangeTextDocumentParams,
+) -> anyhow::Result<()> {
+    let file = server.host.file_id(from_proto::vfs_path(&params.text_document.uri));
+    let changes: Vec<_> = params.content_changes.into_iter().map(from_proto::content_change).collect();
+    let encoding = server.encoding;
+    server
+        .host
+        .change_document(file, params.text_document.version, &changes, encoding)
+        .map_err(|err| anyhow::anyhow!("{err}: {}", params.text_document.uri))
+}
+
+pub(crate) fn handle_did_save(server: &mut Server, params: DidSaveTextDocumentParams) -> anyhow::Result<()> {
+    let file = server.host.file_id(from_proto::vfs_path(&params.text_document.uri));
+    server.host.save_document(file);
+    Ok(())
+}
+
+pub(crate) fn handle_did_close(
+    server: &mut Server,
+    params: DidCloseTextDocumentParams,
+) -> anyhow::Result<()> {
+    let file = server.host.file_id(from_proto::vfs_path(&params.text_document.uri));
+    server.host.close_document(file);
+    Ok(())
+}
+
+/// `repolens/internal/documentText` (test hook): the server's copy of an open document.
+pub(crate) fn handle_internal_document_text(
+    snap: ServerSnapshot,
+    params: TextDocumentIdentifier,
+    _: &CancelToken,
+) -> LspResult<Option<String>> {
+    let path = from_proto::vfs_path(&params.uri);
+    let Some(file) = snap.analysis.file_id(&path) else { return Ok(None) };
+    let doc = snap
+        .analysis
+        .document(file)
+        .ok_or_else(|| LspError::new(lsp_server::ErrorCode::InvalidParams, "document is not open"))?;
+    Ok(Some(doc.document.text()))
+}

@@ -1,0 +1,34 @@
+//! Request and notification handlers, one file per method group. The two tables below are the
+//! only place that says which method runs where (see `dispatch.rs` for the classes).
+
+mod documents;
+mod lifecycle;
+mod symbols;
+
+use lsp_types::{notification as n, request as r};
+
+use super::{
+    dispatch::{NotificationDispatcher, RequestDispatcher},
+    ext,
+};
+
+pub(crate) fn dispatch_request(d: &mut RequestDispatcher<'_>) {
+    d.on_sync_mut::<r::Initialize>(lifecycle::handle_initialize)
+        .on_sync_mut::<r::Shutdown>(lifecycle::handle_shutdown)
+        .on::<r::DocumentSymbolRequest>(symbols::handle_document_symbol)
+        .on_indexed::<r::WorkspaceSymbolRequest>(symbols::handle_workspace_symbol)
+        .on_test_hook::<ext::InternalPanic>(lifecycle::handle_internal_panic)
+        .on_test_hook::<ext::InternalBlock>(lifecycle::handle_internal_block)
+        .on_test_hook::<ext::InternalDocumentText>(documents::handle_internal_document_text)
+        .finish();
+}
+
+pub(crate) fn dispatch_notification(d: &mut NotificationDispatcher<'_>) {
+    d.on_sync_mut::<n::Cancel>(lifecycle::handle_cancel)
+        .on_sync_mut::<n::Initialized>(lifecycle::handle_initialized)
+        .on_sync_mut::<n::DidOpenTextDocument>(documents::handle_did_open)
+        .on_sync_mut::<n::DidChangeTextDocument>(documents::handle_did_change)
+        .on_sync_mut::<n::DidSaveTextDocument>(documents::handle_did_save)
+        .on_sync_mut::<n::DidCloseTextDocument>(documents::handle_did_close)
+        .finish();
+}

@@ -1,0 +1,374 @@
+//! The main loop and the state it owns.
+
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use crossbeam_channel::{Receiver, Sender, select};
+use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
+use rustc_hash::FxHashMap;
+
+use super::{
+    ExitStatus,
+    dispatch::{NotificationDispatcher, RequestDispatcher},
+    handlers,
+    progress::ProgressReporter,
+    transport::{Incoming, Outgoing},
+};
+use crate::{
+    analysis::{Analysis, AnalysisHost},
+    config::Config,
+    stdx::{CancelToken, ThreadPool},
+    syntax::Languages,
+    text::PositionEncoding,
+    workspace::{DiscoverOptions, ScanProgress, WorkspaceScan, scan_workspace},
+};
+
+/// Knobs for embedding the server (tests); the binary uses the defaults.
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    /// Serve the `repolens/internal/*` requests the protocol tests use to provoke failures.
+    pub test_hooks: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lifecycle {
+    Uninitialized,
+    Running,
+    ShuttingDown,
+}
+
+/// What the main loop reacts to besides client messages.
+pub(crate) enum Task {
+    Respond(Response),
+    IndexProgress(ScanProgress),
+    IndexDone { scan: Option<Box<WorkspaceScan>>, elapsed: Duration },
+}
+
+/// A request that has not been answered yet.
+pub(crate) struct PendingRequest {
+    pub method: String,
+    pub token: CancelToken,
+    pub received: Instant,
+}
+
+/// A request parked until the index is ready (or its deadline passes).
+pub(crate) struct DeferredRequest {
+    pub request: Request,
+    pub deadline: Instant,
+}
+
+/// Capabilities of the client that change what we send.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ClientSupport {
+    pub work_done_progress: bool,
+    pub hierarchical_document_symbols: bool,
+}
+
+/// Read-only state a request handler needs, sent to a worker thread.
+pub(crate) struct ServerSnapshot {
+    pub analysis: Analysis,
+    pub encoding: PositionEncoding,
+    pub client: ClientSupport,
+}
+
+pub(crate) struct Server {
+    pub(crate) sender: Sender<Outgoing>,
+    pub(crate) options: ServerOptions,
+    pub(crate) lifecycle: Lifecycle,
+    pub(crate) host: AnalysisHost,
+    pub(crate) encoding: PositionEncoding,
+    pub(crate) config: Config,
+    pub(crate) client: ClientSupport,
+    pub(crate) pending: FxHashMap<RequestId, PendingRequest>,
+    pub(crate) deferred: Vec<DeferredRequest>,
+    pub(crate) task_sender: Sender<Task>,
+    task_receiver: Receiver<Task>,
+    pub(crate) workers: ThreadPool,
+    pub(crate) next_request_id: u64,
+    index_job: Option<IndexJob>,
+}
+
+struct IndexJob {
+    cancel: CancelToken,
+    progress: Option<ProgressReporter>,
+    started: Instant,
+}
+
+impl Server {
+    pub(crate) fn new(sender: Sender<Outgoing>, options: ServerOptions) -> Server {
+        let (task_sender, task_receiver) = crossbeam_channel::unbounded();
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+        Server {
+            sender,
+            options,
+            lifecycle: Lifecycle::Uninitialized,
+            host: AnalysisHost::new(Languages::embedded(), Vec::new()),
+            encoding: PositionEncoding::Utf16,
+            config: Config::default(),
+            client: ClientSupport::default(),
+            pending: FxHashMap::default(),
+            deferred: Vec::new(),
+            task_sender,
+            task_receiver,
+            workers: ThreadPool::new("repolens-worker", threads),
+            next_request_id: 0,
+            index_job: None,
+        }
+    }
+
+    pub(crate) fn run(mut self, incoming: Receiver<Incoming>) -> ExitStatus {
+        loop {
+            let deadline = self.deferred.iter().map(|d| d.deadline).min();
+            let timeout = deadline.map_or(crossbeam_channel::never(), crossbeam_channel::at);
+            select! {
+                recv(incoming) -> message => match message {
+                    Ok(Incoming::Message(Message::Notification(n))) if n.method == "exit" => {
+                        return self.exit_status();
+                    }
+                    Ok(Incoming::Message(message)) => self.on_message(message),
+                    Ok(Incoming::Malformed { id: Some(id), code, message }) => {
+                        self.send(Response::new_err(id, code as i32, message).into());
+                    }
+                    Ok(Incoming::Malformed { id: None, code, message }) => {
+                        let _ = self.sender.send(Outgoing::ErrorWithoutId { code, message });
+                    }
+                    Err(_) => {
+                        tracing::info!("the client closed the connection");
+                        return self.exit_status();
+                    }
+                },
+                recv(self.task_receiver) -> task => {
+                    if let Ok(task) = task {
+                        self.on_task(task);
+                    }
+                },
+                recv(timeout) -> _ => self.release_deferred(false),
+            }
+        }
+    }
+
+    fn exit_status(&mut self) -> ExitStatus {
+        if let Some(job) = &self.index_job {
+            job.cancel.cancel();
+        }
+        if self.lifecycle == Lifecycle::ShuttingDown { ExitStatus::Clean } else { ExitStatus::Abrupt }
+    }
+
+    fn on_message(&mut self, message: Message) {
+        match message {
+            Message::Request(request) => self.on_request(request),
+            Message::Notification(notification) => self.on_notification(notification),
+            Message::Response(response) => {
+                if let Some(err) = response.error {
+                    tracing::warn!("client answered request {} with an error: {}", response.id, err.message);
+                }
+            }
+        }
+    }
+
+    fn on_request(&mut self, request: Request) {
+        self.pending.insert(
+            request.id.clone(),
+            PendingRequest {
+                method: request.method.clone(),
+                token: CancelToken::new(),
+                received: Instant::now(),
+            },
+        );
+        match self.lifecycle {
+            Lifecycle::Uninitialized if request.method != "initialize" => {
+                self.respond(Response::new_err(
+                    request.id,
+                    ErrorCode::ServerNotInitialized as i32,
+                    "the server has not been initialized yet".into(),
+                ));
+            }
+            Lifecycle::Running if request.method == "initialize" => {
+                self.respond(Response::new_err(
+                    request.id,
+                    ErrorCode::InvalidRequest as i32,
+                    "the server is already initialized".into(),
+                ));
+            }
+            Lifecycle::ShuttingDown => {
+                self.respond(Response::new_err(
+                    request.id,
+                    ErrorCode::InvalidRequest as i32,
+                    "the server is shutting down".into(),
+                ));
+            }
+            _ => handlers::dispatch_request(&mut RequestDispatcher::new(self, request)),
+        }
+    }
+
+    fn on_notification(&mut self, notification: Notification) {
+        if self.lifecycle == Lifecycle::Uninitialized {
+            tracing::debug!("dropping {} sent before initialize", notification.method);
+            return;
+        }
+        handlers::dispatch_notification(&mut NotificationDispatcher::new(self, notification));
+    }
+
+    fn on_task(&mut self, task: Task) {
+        match task {
+            Task::Respond(response) => self.respond(response),
+            Task::IndexProgress(progress) => {
+                if let Some(reporter) = self.index_job.as_mut().and_then(|j| j.progress.as_mut()) {
+                    let message = format!("{}/{} files", progress.done, progress.total);
+                    let percent = (progress.done * 100).checked_div(progress.total).unwrap_or(0);
+                    reporter.report(&self.sender, Some(message), Some(percent as u32));
+                }
+            }
+            Task::IndexDone { scan, elapsed } => self.finish_indexing(scan, elapsed),
+        }
+    }
+
+    /// Sends a response unless the request was already answered (e.g. cancelled).
+    pub(crate) fn respond(&mut self, response: Response) {
+        match self.pending.remove(&response.id) {
+            Some(pending) => {
+                let ms = pending.received.elapsed().as_secs_f64() * 1000.0;
+                tracing::debug!(method = %pending.method, id = %response.id, "answered in {ms:.1} ms");
+                self.send(response.into());
+            }
+            None => tracing::debug!("dropping a late response to request {}", response.id),
+        }
+    }
+
+    /// Answers a pending request with `RequestCancelled` and tells its worker to stop.
+    pub(crate) fn cancel(&mut self, id: RequestId) {
+        let Some(pending) = self.pending.get(&id) else { return };
+        pending.token.cancel();
+        self.deferred.retain(|d| d.request.id != id);
+        self.respond(Response::new_err(id, ErrorCode::RequestCanceled as i32, "request cancelled".into()));
+    }
+
+    pub(crate) fn send(&self, message: Message) {
+        if self.sender.send(message.into()).is_err() {
+            tracing::error!("the writer thread is gone; dropping a message");
+        }
+    }
+
+    pub(crate) fn send_request(&mut self, method: &str, params: serde_json::Value) {
+        self.next_request_id += 1;
+        let id = RequestId::from(format!("repolens/{}", self.next_request_id));
+        self.send(Request::new(id, method.to_owned(), params).into());
+    }
+
+    pub(crate) fn send_notification(&self, method: &str, params: serde_json::Value) {
+        self.send(Notification::new(method.to_owned(), params).into());
+    }
+
+    pub(crate) fn snapshot(&self) -> ServerSnapshot {
+        ServerSnapshot {
+            analysis: self.host.snapshot(),
+            encoding: self.encoding,
+            client: self.client.clone(),
+        }
+    }
+
+    /// Called once `initialize` has been answered.
+    pub(crate) fn on_initialized(&mut self, roots: Vec<PathBuf>, languages: Languages) {
+        self.host = AnalysisHost::new(languages, roots);
+        self.lifecycle = Lifecycle::Running;
+    }
+
+    pub(crate) fn start_indexing(&mut self) {
+        if self.index_job.is_some() {
+            return;
+        }
+        let roots = self.host.roots().to_vec();
+        let languages = self.host.languages().clone();
+        let options = DiscoverOptions { max_file_size: self.config.max_file_size };
+        let cancel = CancelToken::new();
+        let progress = self
+            .client
+            .work_done_progress
+            .then(|| ProgressReporter::begin(self, "Indexing", Some("discovering files".into())));
+        self.index_job = Some(IndexJob { cancel: cancel.clone(), progress, started: Instant::now() });
+        let tasks = self.task_sender.clone();
+        let spawned = std::thread::Builder::new().name("repolens-index".into()).spawn(move || {
+            let started = Instant::now();
+            let on_progress = |p: ScanProgress| {
+                let _ = tasks.send(Task::IndexProgress(p));
+            };
+            let scan = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                scan_workspace(&roots, &options, &languages, &on_progress, cancel.flag())
+            }))
+            .unwrap_or_else(|panic| {
+                tracing::error!("indexing panicked: {}", crate::stdx::panic_message(&*panic));
+                None
+            });
+            let _ = tasks.send(Task::IndexDone { scan: scan.map(Box::new), elapsed: started.elapsed() });
+        });
+        if let Err(err) = spawned {
+            tracing::error!("cannot start indexing: {err}");
+        }
+    }
+
+    fn finish_indexing(&mut self, scan: Option<Box<WorkspaceScan>>, elapsed: Duration) {
+        let Some(job) = self.index_job.as_mut() else { return };
+        let message = match scan {
+            Some(scan) => {
+                let summary = self.host.apply_scan(*scan);
+                let skipped: Vec<String> =
+                    summary.skipped.counts.iter().map(|(r, n)| format!("{}={n}", r.as_str())).collect();
+                tracing::info!(
+                    "indexed {} files ({} symbols, {} references) in {:.0} ms (discover {:.0} ms, parse {:.0} ms); skipped {} [{}]",
+                    summary.files,
+                    summary.symbols,
+                    summary.references,
+                    elapsed.as_secs_f64() * 1000.0,
+                    summary.discover_time.as_secs_f64() * 1000.0,
+                    summary.parse_time.as_secs_f64() * 1000.0,
+                    summary.skipped.total(),
+                    skipped.join(", ")
+                );
+                for (path, reason) in &summary.skipped.examples {
+                    tracing::info!("skipped {} ({})", path.display(), reason.as_str());
+                }
+                format!("{} files, {} symbols", summary.files, summary.symbols)
+            }
+            None => "cancelled".to_owned(),
+        };
+        tracing::debug!("index job ran {:?}", job.started.elapsed());
+        if let Some(reporter) = job.progress.take() {
+            reporter.end(&self.sender, Some(message));
+        }
+        self.release_deferred(true);
+    }
+
+    /// Dispatches parked requests: all of them once the index is ready, else the overdue ones.
+    fn release_deferred(&mut self, all: bool) {
+        let now = Instant::now();
+        let (due, waiting): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.deferred).into_iter().partition(|d| all || d.deadline <= now);
+        self.deferred = waiting;
+        for deferred in due {
+            if !all {
+                tracing::warn!(
+                    "{} waited for the index too long; answering from what is ready",
+                    deferred.request.method
+                );
+            }
+            let mut dispatcher = RequestDispatcher::new(self, deferred.request);
+            dispatcher.allow_unready_index();
+            handlers::dispatch_request(&mut dispatcher);
+        }
+    }
+
+    pub(crate) fn show_error(&self, message: &str) {
+        self.show_message(lsp_types::MessageType::ERROR, message);
+    }
+
+    pub(crate) fn show_warning(&self, message: &str) {
+        self.show_message(lsp_types::MessageType::WARNING, message);
+    }
+
+    fn show_message(&self, typ: lsp_types::MessageType, message: &str) {
+        let params = lsp_types::ShowMessageParams { typ, message: message.to_owned() };
+        self.send_notification("window/showMessage", serde_json::to_value(params).unwrap_or_default());
+    }
+}

@@ -1,0 +1,79 @@
+//! The `repolens` binary: the language server (`repolens serve`, or `repolens --stdio` as VS
+//! Code's client starts it) and the scripting commands that share its engine.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "repolens", version, about = "A language server that understands the whole repository")]
+struct Cli {
+    /// Speak LSP over stdin/stdout (what `serve` does; accepted because editors append it).
+    #[arg(long, global = true)]
+    stdio: bool,
+    /// Write logs to this file instead of stderr.
+    #[arg(long, global = true, value_name = "PATH")]
+    log_file: Option<PathBuf>,
+    /// Log filter in RUST_LOG syntax (default: REPOLENS_LOG, else RUST_LOG, else `info`).
+    #[arg(long, global = true, value_name = "FILTER")]
+    log: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the language server over stdio (the default when no command is given).
+    Serve,
+    /// Index a repository and report what was found, skipped and how long it took.
+    Index {
+        /// Repository root (default: the current directory).
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List symbols of a repository, or those matching a fuzzy query, best first.
+    Symbols {
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Fuzzy query, as typed into an editor's symbol picker (`QuerySet.filter`, `gqs`).
+        #[arg(long, short)]
+        query: Option<String>,
+        /// At most this many results (default: 100 with a query, all without).
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    if let Err(err) = repolens::cli::init_logging(cli.log.as_deref(), cli.log_file.as_deref(), serving) {
+        repolens::cli::report_error(&err);
+        return ExitCode::FAILURE;
+    }
+    let result = match cli.command {
+        None | Some(Command::Serve) => {
+            let _ = cli.stdio; // stdio is the only transport
+            return match repolens::cli::serve() {
+                repolens::lsp::ExitStatus::Clean => ExitCode::SUCCESS,
+                repolens::lsp::ExitStatus::Abrupt => ExitCode::FAILURE,
+            };
+        }
+        Some(Command::Index { root, json }) => repolens::cli::index(root, json),
+        Some(Command::Symbols { root, query, limit, json }) => {
+            repolens::cli::symbols(root, query, limit, json)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            repolens::cli::report_error(&err);
+            ExitCode::FAILURE
+        }
+    }
+}

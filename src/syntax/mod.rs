@@ -1,0 +1,16 @@
+//! Syntax: tree-sitter parsing (full and incremental) and the tags each file yields.
+//!
+//! Everything language-specific is data: a grammar crate plus query files under
+//! `grammars/<language>/`, embedded at build time and overridable from a workspace. Parsing broken
+//! code never fails — tree-sitter recovers and we keep the tree — but a parse can be cut short by a
+//! time budget or a cancellation flag, in which case the file simply has no tree.
+
+mod languages;
+mod parse;
+mod summary;
+mod tags;
+
+pub use languages::{Language, LanguageId, Languages};
+pub use parse::{ParseBudget, SyntaxTree, input_edit, parse_rope, parse_text};
+pub use summary::{FileSummary, Reference, Symbol, SymbolKind};
+pub use tags::{DefinitionKind, ReferenceKind, Tag, TagKind, TagsQuery};

@@ -1,0 +1,131 @@
+//! What the rest of the engine keeps of a parsed file: its symbols, its references and a line
+//! table. Trees and texts are dropped after this is built, which is what keeps a whole
+//! repository in memory cheaply.
+
+use super::{Language, LanguageId, SyntaxTree, Tag, TagKind, tags::ReferenceKind};
+use crate::text::{LineIndex, TextRange};
+
+pub use super::tags::DefinitionKind as SymbolKind;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileSummary {
+    pub language: LanguageId,
+    /// Definitions in document order; parents come before their children.
+    pub symbols: Vec<Symbol>,
+    /// References in document order.
+    pub references: Vec<Reference>,
+    pub line_index: LineIndex,
+    pub has_syntax_errors: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Symbol {
+    pub name: Box<str>,
+    pub kind: SymbolKind,
+    pub range: TextRange,
+    pub name_range: TextRange,
+    /// Index of the innermost enclosing symbol.
+    pub parent: Option<u32>,
+    pub doc: Option<Box<str>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    pub kind: ReferenceKind,
+    pub name: Box<str>,
+    pub range: TextRange,
+    pub name_range: TextRange,
+    /// Index of the innermost symbol whose range holds the reference.
+    pub container: Option<u32>,
+}
+
+impl FileSummary {
+    pub fn build(lang: &Language, tree: &SyntaxTree, text: &str) -> FileSummary {
+        let tags = lang.tags.collect(tree, text.as_bytes());
+        FileSummary::from_tags(lang.id, tags, LineIndex::new(text), tree.root_node().has_error())
+    }
+
+    pub fn from_tags(
+        language: LanguageId,
+        tags: Vec<Tag>,
+        line_index: LineIndex,
+        has_syntax_errors: bool,
+    ) -> FileSummary {
+        let mut symbols = Vec::new();
+        let mut references = Vec::new();
+        for tag in tags {
+            match tag.kind {
+                TagKind::Definition(kind) => symbols.push(Symbol {
+                    name: tag.name,
+                    kind,
+                    range: tag.range,
+                    name_range: tag.name_range,
+                    parent: None,
+                    doc: tag.doc,
+                }),
+                TagKind::Reference(kind) => references.push(Reference {
+                    kind,
+                    name: tag.name,
+                    range: tag.range,
+                    name_range: tag.name_range,
+                    container: None,
+                }),
+            }
+        }
+        // Outer before inner: by start, then longest first.
+        symbols.sort_by_key(|s| (s.range.start, std::cmp::Reverse(s.range.end), s.name_range.start));
+        let mut stack: Vec<u32> = Vec::new();
+        for idx in 0..symbols.len() {
+            let range = symbols[idx].range;
+            while let Some(&top) = stack.last() {
+                let outer = symbols[top as usize].range;
+                if outer.contains_range(range) && outer != range {
+                    break;
+                }
+                stack.pop();
+            }
+            symbols[idx].parent = stack.last().copied();
+            stack.push(idx as u32);
+        }
+        references.sort_by_key(|r| r.name_range.start);
+        for reference in &mut references {
+            reference.container = innermost_symbol(&symbols, reference.range);
+        }
+        FileSummary { language, symbols, references, line_index, has_syntax_errors }
+    }
+
+    /// `Outer.inner` names within the file, e.g. `QuerySet.filter`.
+    pub fn qualified_name(&self, idx: usize) -> String {
+        let mut parts = vec![&*self.symbols[idx].name];
+        let mut parent = self.symbols[idx].parent;
+        while let Some(p) = parent {
+            parts.push(&self.symbols[p as usize].name);
+            parent = self.symbols[p as usize].parent;
+        }
+        parts.reverse();
+        parts.join(".")
+    }
+
+    /// The qualified name of the symbol's parent, if it has one.
+    pub fn container_name(&self, idx: usize) -> Option<String> {
+        self.symbols[idx].parent.map(|p| self.qualified_name(p as usize))
+    }
+
+    /// Children of `parent` (`None`: top level), in document order.
+    pub fn children(&self, parent: Option<u32>) -> impl Iterator<Item = usize> + '_ {
+        self.symbols.iter().enumerate().filter(move |(_, s)| s.parent == parent).map(|(i, _)| i)
+    }
+}
+
+/// The innermost symbol whose range contains `range`. Symbols are sorted outer-first, so the
+/// last containing one in order is the innermost.
+fn innermost_symbol(symbols: &[Symbol], range: TextRange) -> Option<u32> {
+    let end = symbols.partition_point(|s| s.range.start <= range.start);
+    let mut candidate = end.checked_sub(1)?;
+    loop {
+        if symbols[candidate].range.contains_range(range) {
+            return Some(candidate as u32);
+        }
+        candidate = symbols[candidate].parent? as usize;
+    }
+}

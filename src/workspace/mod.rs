@@ -1,0 +1,16 @@
+//! The workspace on disk: which files belong to it, reading them, and scanning them in parallel.
+//!
+//! This is the only module that reads the user's files. Discovery respects `.gitignore`,
+//! `.ignore` and git's excludes; files that are binary, not UTF-8 or larger than the limit are
+//! skipped and counted, never reported as errors. A scan parses and tags every file on a
+//! dedicated thread pool, reporting progress and stopping promptly when cancelled.
+
+mod discover;
+mod scan;
+mod vfs;
+
+pub use discover::{
+    DiscoverOptions, Discovery, SkipReason, Skipped, discover, grammar_overrides, read_source,
+};
+pub use scan::{ScanProgress, ScannedFile, WorkspaceScan, scan_workspace, summarize_source};
+pub use vfs::{FileId, Vfs, VfsPath};

@@ -1,0 +1,131 @@
+//! The built binary: LSP over stdio on a fixture workspace, the accepted command lines, exit
+//! codes, logging, and the `index`/`symbols` commands (skipped files are counted, not errors).
+
+mod support;
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+use support::{Fixture, TestServerBuilder, write_fixture};
+
+fn workspace() -> Fixture {
+    let fixture = write_fixture(
+        "//- /.gitignore
+build/
+//- /pkg/__init__.py
+from .geometry import Circle
+//- /pkg/geometry.py
+class Circle:
+    def area(self):
+        return 3.14
+//- /build/generated.py
+class Generated:
+    pass
+",
+    );
+    std::fs::write(fixture.path("pkg/blob.py"), b"\x00\x01binary\x00").unwrap();
+    std::fs::write(fixture.path("pkg/latin1.py"), b"name = '\xe9t\xe9'\n").unwrap();
+    std::fs::write(fixture.path("pkg/huge.py"), "x = 1\n".repeat(400_000)).unwrap();
+    fixture
+}
+
+fn repolens(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_repolens")).args(args).output().unwrap()
+}
+
+#[test]
+fn serves_lsp_over_stdio_and_exits_cleanly() {
+    for args in [&["serve"][..], &["--stdio"], &["serve", "--stdio"]] {
+        let fixture = workspace();
+        let builder = TestServerBuilder::default().root_uri(fixture.root_uri());
+        let mut client = builder.start_binary(args);
+        let init = client.initialize(&builder);
+        assert_eq!(init["serverInfo"]["name"], "repolens");
+        let uri = fixture.uri("pkg/geometry.py");
+        client.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": "python", "version": 1, "text": fixture.read("pkg/geometry.py") } }),
+        );
+        let symbols =
+            client.request_ok("textDocument/documentSymbol", json!({ "textDocument": { "uri": uri } }));
+        assert_eq!(symbols[0]["name"], "Circle");
+        assert_eq!(symbols[0]["children"][0]["name"], "area");
+        let hits = client.request_ok("workspace/symbol", json!({ "query": "Generated" }));
+        assert_eq!(hits, json!([]), "ignored directories are not indexed ({args:?})");
+        let hits = client.request_ok("workspace/symbol", json!({ "query": "circ" }));
+        assert_eq!(hits[0]["name"], "Circle");
+        assert!(
+            client.stray_output.is_empty(),
+            "non-protocol bytes on stdout: {:?}",
+            String::from_utf8_lossy(&client.stray_output)
+        );
+        assert_eq!(client.shutdown_and_exit(), 0, "{args:?}");
+    }
+}
+
+#[test]
+fn exit_without_shutdown_exits_with_1() {
+    let builder = TestServerBuilder::default();
+    let mut client = builder.start_binary(&["serve"]);
+    client.initialize(&builder);
+    assert_eq!(client.exit_without_shutdown(), 1);
+}
+
+#[test]
+fn log_file_receives_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("repolens.log");
+    let builder = TestServerBuilder::default();
+    let mut client = builder.start_binary(&["serve", "--log-file", log.to_str().unwrap(), "--log", "debug"]);
+    client.initialize(&builder);
+    assert_eq!(client.shutdown_and_exit(), 0);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("initialize: client repolens-tests"), "{logged}");
+}
+
+#[test]
+fn version_and_help() {
+    let out = repolens(&["--version"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("repolens {}", env!("CARGO_PKG_VERSION"))
+    );
+    let out = repolens(&["--help"]);
+    let help = String::from_utf8(out.stdout).unwrap();
+    for command in ["serve", "index", "symbols", "--log-file"] {
+        assert!(help.contains(command), "--help does not mention {command}:\n{help}");
+    }
+}
+
+#[test]
+fn index_reports_files_symbols_and_skips_by_reason() {
+    let fixture = workspace();
+    let out = repolens(&["index", "--root", fixture.root().to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["files"], 2, "{report}");
+    assert_eq!(report["symbols"], 2);
+    assert_eq!(report["skipped"], json!({ "too_large": 1, "binary": 1, "not_utf8": 1 }));
+    assert!(report["timings_ms"]["total"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn symbols_lists_fuzzy_matches_as_json() {
+    let fixture = workspace();
+    let out =
+        repolens(&["symbols", "--root", fixture.root().to_str().unwrap(), "--query", "Circle.ar", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        hits,
+        json!([{ "name": "area", "kind": "method", "container": "pkg.geometry.Circle", "path": "pkg/geometry.py", "line": 2, "column": 9 }])
+    );
+}
+
+#[test]
+fn a_missing_root_is_a_clear_error() {
+    let out = repolens(&["index", "--root", "/definitely/not/here"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a directory"));
+}

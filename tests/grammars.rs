@@ -1,0 +1,109 @@
+//! Query files under `grammars/<language>/` checked against comment assertions in
+//! `grammars/<language>/test/*`, the way tree-sitter tests its own `tags.scm` files.
+//!
+//! An assertion is a comment line: `# ^ kind` points with its caret, `# <- kind` with the comment
+//! marker itself, at a column of the nearest line above that is not an assertion. It holds when a
+//! tag of that kind has its name at that position; `!kind` asserts that none does.
+
+use std::path::Path;
+
+use repolens::syntax::{LanguageId, Languages, ParseBudget, parse_text};
+
+#[derive(Debug)]
+struct Assertion {
+    line: usize,
+    row: usize,
+    col: usize,
+    kind: String,
+    negated: bool,
+}
+
+fn assertions(source: &str, comment: &str) -> Vec<Assertion> {
+    let mut out = Vec::new();
+    let mut target_row = None;
+    for (row, line) in source.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        let body = trimmed.strip_prefix(comment).map(str::trim_start);
+        let (col, rest) = match body {
+            Some(rest) if rest.starts_with("<-") => (indent, &rest[2..]),
+            Some(rest) if rest.starts_with('^') => (line.find('^').unwrap(), &rest[1..]),
+            _ => {
+                target_row = Some(row);
+                continue;
+            }
+        };
+        let kind = rest.trim();
+        let (negated, kind) = match kind.strip_prefix('!') {
+            Some(k) => (true, k),
+            None => (false, kind),
+        };
+        let row_under_test = target_row.expect("an assertion needs a line above it");
+        out.push(Assertion { line: row + 1, row: row_under_test, col, kind: kind.to_owned(), negated });
+    }
+    out
+}
+
+#[test]
+fn tags_queries_satisfy_their_comment_assertions() {
+    let grammars = Path::new(env!("CARGO_MANIFEST_DIR")).join("grammars");
+    let languages = Languages::embedded();
+    let mut checked = 0;
+    for id in LanguageId::ALL {
+        let dir = grammars.join(id.name()).join("test");
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap().path();
+            let source = std::fs::read_to_string(&path).unwrap();
+            let lang = languages.get(id);
+            let tree = parse_text(lang, &source, None, ParseBudget::default()).unwrap();
+            let tags = lang.tags.collect(&tree, source.as_bytes());
+            let line_starts: Vec<usize> =
+                std::iter::once(0).chain(source.match_indices('\n').map(|(i, _)| i + 1)).collect();
+            let mut failures = Vec::new();
+            for a in assertions(&source, "#") {
+                let offset = (line_starts[a.row] + a.col) as u32;
+                let found = tags.iter().any(|t| {
+                    t.kind.capture_name() == a.kind
+                        && t.name_range.start <= offset
+                        && offset < t.name_range.end.max(t.name_range.start + 1)
+                });
+                if found == a.negated {
+                    let near: Vec<_> = tags
+                        .iter()
+                        .filter(|t| t.name_range.start.abs_diff(offset) < 40)
+                        .map(|t| format!("{} {:?}", t.kind.capture_name(), t.name))
+                        .collect();
+                    failures.push(format!(
+                        "{}:{}: expected {}{} at {}:{}; tags nearby: {near:?}",
+                        path.display(),
+                        a.line,
+                        if a.negated { "no " } else { "" },
+                        a.kind,
+                        a.row + 1,
+                        a.col + 1
+                    ));
+                }
+                checked += 1;
+            }
+            assert!(failures.is_empty(), "{}", failures.join("\n"));
+        }
+    }
+    assert!(checked > 20, "only {checked} assertions found");
+}
+
+#[test]
+fn docstrings_attach_to_their_definitions() {
+    let source =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("grammars/python/test/tags.py"))
+            .unwrap();
+    let languages = Languages::embedded();
+    let lang = languages.get(LanguageId::Python);
+    let tree = parse_text(lang, &source, None, ParseBudget::default()).unwrap();
+    let tags = lang.tags.collect(&tree, source.as_bytes());
+    let doc =
+        |name: &str| tags.iter().find(|t| &*t.name == name).and_then(|t| t.doc.as_deref()).map(str::to_owned);
+    assert_eq!(doc("top_level").as_deref(), Some("Add things.\n\nMore detail."));
+    assert_eq!(doc("Widget").as_deref(), Some("A widget."));
+    assert_eq!(doc("draw").as_deref(), Some("Raw docstring."));
+    assert_eq!(doc("area"), None);
+}

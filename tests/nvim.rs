@@ -1,0 +1,116 @@
+//! End to end in a real editor: headless Neovim's own LSP client talks to the built binary.
+//!
+//! Runs every Neovim listed in `REPOLENS_NVIM` (colon-separated paths), else every distinct
+//! `nvim` on `PATH`. `.ci/run` installs Neovim 0.7.2 (Debian) and 0.11 (PyPI), so both run there.
+
+#![allow(clippy::print_stderr)] // says which Neovim is being checked
+
+mod support;
+
+use std::{path::PathBuf, process::Command, time::Duration};
+
+use serde_json::Value;
+use support::write_fixture;
+
+fn neovims() -> Vec<PathBuf> {
+    let list = std::env::var("REPOLENS_NVIM")
+        .or_else(|_| {
+            std::env::var("PATH").map(|path| {
+                std::env::split_paths(&path)
+                    .map(|dir| dir.join("nvim").display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(":")
+            })
+        })
+        .unwrap_or_default();
+    let mut found: Vec<PathBuf> = Vec::new();
+    let mut seen = Vec::new();
+    for candidate in list.split(':').filter(|s| !s.is_empty()).map(PathBuf::from) {
+        let Ok(real) = candidate.canonicalize() else { continue };
+        let Ok(out) = Command::new(&candidate).arg("--version").output() else { continue };
+        let version = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").to_owned();
+        if !seen.contains(&version) && !seen.contains(&real.display().to_string()) {
+            seen.push(version);
+            seen.push(real.display().to_string());
+            found.push(candidate);
+        }
+    }
+    assert!(!found.is_empty(), "no Neovim found: install one (apt-get install neovim) or set REPOLENS_NVIM");
+    found
+}
+
+fn run_script(nvim: &PathBuf, script: &str, env: &[(&str, String)]) -> Value {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("result.json");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/nvim").join(script);
+    let mut child = Command::new(nvim)
+        .args(["--headless", "-u", "NONE", "-i", "NONE", "-n", "-c"])
+        .arg(format!("luafile {}", script.display()))
+        .env("REPOLENS_BIN", env!("CARGO_BIN_EXE_repolens"))
+        .env("REPOLENS_OUT", &out)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {} ({e}); install Neovim or set REPOLENS_NVIM", nvim.display())
+        });
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{} did not finish", nvim.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text =
+        std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{} wrote no result: {e}", nvim.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn neovim_lists_document_and_workspace_symbols() {
+    let fixture = write_fixture(
+        "//- /shapes/circle.py
+# 𝔘 a circle, with an astral character before it
+class Circle:
+    def area(self):
+        return 3.14
+
+
+def make_circle():
+    return Circle()
+//- /shapes/square.py
+class Square:
+    pass
+",
+    );
+    for nvim in neovims() {
+        eprintln!("checking with {}", nvim.display());
+        let result = run_script(
+            &nvim,
+            "symbols.lua",
+            &[
+                ("REPOLENS_ROOT", fixture.root().display().to_string()),
+                ("REPOLENS_FILE", fixture.path("shapes/circle.py").display().to_string()),
+            ],
+        );
+        let who = nvim.display();
+        assert_eq!(result["errors"], serde_json::json!([]), "{who}: {result}");
+        let symbols = &result["document_symbols"];
+        assert_eq!(symbols[0]["name"], "Circle", "{who}: {result}");
+        assert_eq!(symbols[0]["line"], 1);
+        assert_eq!(symbols[0]["character"], 6);
+        assert_eq!(symbols[0]["children"][0]["name"], "area");
+        assert_eq!(symbols[1]["name"], "make_circle");
+        let hits = &result["workspace_symbols"];
+        assert_eq!(hits[0]["name"], "Circle", "{who}: {result}");
+        assert_eq!(hits[0]["container"], "shapes.circle");
+        assert!(hits[0]["uri"].as_str().unwrap().ends_with("shapes/circle.py"));
+        assert_eq!(
+            result["after_edit"][0]["name"], "𝔘Ring",
+            "{who}: the edit Neovim sent was applied: {result}"
+        );
+    }
+}

@@ -1,0 +1,70 @@
+//! Fixture workspaces from a small text format, after rust-analyzer's:
+//!
+//! ```text
+//! //- /pkg/__init__.py
+//! from .models import Model
+//! //- /pkg/models.py
+//! class Model: ...
+//! ```
+//!
+//! Each `//- /path` line starts a file. A `$0` in the text marks the cursor; it is removed from
+//! the file and its byte offset recorded.
+
+use std::path::{Path, PathBuf};
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    /// (path relative to the root, byte offset) of the `$0` marker, if any.
+    pub cursor: Option<(PathBuf, usize)>,
+}
+
+impl Fixture {
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative.trim_start_matches('/'))
+    }
+
+    pub fn uri(&self, relative: &str) -> String {
+        url::Url::from_file_path(self.path(relative)).unwrap().to_string()
+    }
+
+    pub fn root_uri(&self) -> String {
+        url::Url::from_file_path(self.root()).unwrap().to_string()
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).unwrap()
+    }
+}
+
+/// Writes the files of a fixture into a fresh temporary directory.
+pub fn write_fixture(text: &str) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cursor = None;
+    let mut current: Option<(PathBuf, String)> = None;
+    let flush = |file: Option<(PathBuf, String)>, cursor: &mut Option<(PathBuf, usize)>| {
+        if let Some((path, mut body)) = file {
+            if let Some(offset) = body.find("$0") {
+                body.replace_range(offset..offset + 2, "");
+                *cursor = Some((path.clone(), offset));
+            }
+            let full = dir.path().join(&path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, body).unwrap();
+        }
+    };
+    for line in text.lines() {
+        if let Some(path) = line.trim_start().strip_prefix("//- /") {
+            flush(current.take(), &mut cursor);
+            current = Some((PathBuf::from(path.trim()), String::new()));
+        } else if let Some((_, body)) = current.as_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    flush(current.take(), &mut cursor);
+    Fixture { dir, cursor }
+}
