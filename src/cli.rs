@@ -18,8 +18,16 @@ use crate::{
     stdx::CancelToken,
     syntax::Languages,
     text::PositionEncoding,
-    workspace::{DiscoverOptions, ScanProgress, grammar_overrides, scan_workspace},
+    workspace::{DiscoverOptions, ScanDepth, ScanProgress, discover, grammar_overrides, scan_files},
 };
+
+/// What building an index took, phase by phase.
+struct IndexTimings {
+    discover_ms: f64,
+    outline_ms: f64,
+    parse_ms: f64,
+    total_ms: f64,
+}
 
 /// Logs go to stderr (stdout is the protocol) or to a file.
 pub fn init_logging(filter: Option<&str>, file: Option<&Path>, serving: bool) -> anyhow::Result<()> {
@@ -68,9 +76,14 @@ fn resolve_root(root: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 }
 
 /// Scans `root` into a fresh host, with a progress line on stderr when it is a terminal.
-fn build_host(root: &Path) -> anyhow::Result<(AnalysisHost, crate::analysis::IndexSummary, f64)> {
+/// `depth` Outline stops after the quick outline (enough for symbol search).
+fn build_host(
+    root: &Path,
+    depth: ScanDepth,
+) -> anyhow::Result<(AnalysisHost, crate::analysis::IndexSummary, IndexTimings)> {
     let roots = vec![root.to_path_buf()];
     let languages = Languages::with_overrides(&grammar_overrides(&roots))?;
+    let options = DiscoverOptions::default();
     let started = Instant::now();
     let interactive = std::io::stderr().is_terminal();
     let on_progress = |p: ScanProgress| {
@@ -79,19 +92,37 @@ fn build_host(root: &Path) -> anyhow::Result<(AnalysisHost, crate::analysis::Ind
         }
     };
     let never = AtomicBool::new(false);
-    let scan = scan_workspace(&roots, &DiscoverOptions::default(), &languages, &on_progress, &never)
+    let discovery = discover(&roots, &options);
+    let discover_ms = ms(started);
+    let phase = Instant::now();
+    let outline = scan_files(&discovery, ScanDepth::Outline, &options, &languages, &|_| {}, &never)
         .context("indexing was cancelled")?;
+    let outline_ms = ms(phase);
+    let mut host = AnalysisHost::new(languages.clone(), roots);
+    // Languages without a quick outline only appear after the full pass.
+    let outlined_all = discovery.files.iter().all(|(_, lang)| languages.get(*lang).has_quick_outline());
+    let mut summary = host.apply_scan(outline);
+    let mut parse_ms = 0.0;
+    if depth == ScanDepth::Full || !outlined_all {
+        let phase = Instant::now();
+        let full = scan_files(&discovery, ScanDepth::Full, &options, &languages, &on_progress, &never)
+            .context("indexing was cancelled")?;
+        parse_ms = ms(phase);
+        summary = host.apply_scan(full);
+    }
     if interactive {
         eprint!("\r\x1b[2K");
     }
-    let mut host = AnalysisHost::new(languages, roots);
-    let summary = host.apply_scan(scan);
-    Ok((host, summary, started.elapsed().as_secs_f64() * 1000.0))
+    Ok((host, summary, IndexTimings { discover_ms, outline_ms, parse_ms, total_ms: ms(started) }))
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
 }
 
 pub fn index(root: Option<PathBuf>, as_json: bool) -> anyhow::Result<()> {
     let root = resolve_root(root)?;
-    let (_host, summary, total_ms) = build_host(&root)?;
+    let (_host, summary, t) = build_host(&root, ScanDepth::Full)?;
     let skipped: serde_json::Map<String, serde_json::Value> =
         summary.skipped.counts.iter().map(|(r, n)| (r.as_str().to_owned(), json!(n))).collect();
     if as_json {
@@ -102,9 +133,10 @@ pub fn index(root: Option<PathBuf>, as_json: bool) -> anyhow::Result<()> {
             "references": summary.references,
             "skipped": skipped,
             "timings_ms": {
-                "discover": summary.discover_time.as_secs_f64() * 1000.0,
-                "parse": summary.parse_time.as_secs_f64() * 1000.0,
-                "total": total_ms,
+                "discover": t.discover_ms,
+                "outline": t.outline_ms,
+                "parse": t.parse_ms,
+                "total": t.total_ms,
             },
         });
         println!("{report}");
@@ -119,9 +151,8 @@ pub fn index(root: Option<PathBuf>, as_json: bool) -> anyhow::Result<()> {
         let skipped: Vec<String> = skipped.iter().map(|(k, v)| format!("{k} {v}")).collect();
         println!("skipped: {}", if skipped.is_empty() { "none".to_owned() } else { skipped.join(", ") });
         println!(
-            "time: {total_ms:.0} ms (discover {:.0} ms, parse {:.0} ms)",
-            summary.discover_time.as_secs_f64() * 1000.0,
-            summary.parse_time.as_secs_f64() * 1000.0
+            "time: {:.0} ms (discover {:.0} ms, symbols ready after outline {:.0} ms, full parse {:.0} ms)",
+            t.total_ms, t.discover_ms, t.outline_ms, t.parse_ms
         );
     }
     Ok(())
@@ -134,7 +165,7 @@ pub fn symbols(
     as_json: bool,
 ) -> anyhow::Result<()> {
     let root = resolve_root(root)?;
-    let (host, _, _) = build_host(&root)?;
+    let (host, _, _) = build_host(&root, ScanDepth::Outline)?;
     let analysis = host.snapshot();
     let limit = limit.unwrap_or(if query.is_some() { 100 } else { usize::MAX });
     let hits = analysis

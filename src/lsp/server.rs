@@ -22,7 +22,7 @@ use crate::{
     stdx::{CancelToken, ThreadPool},
     syntax::Languages,
     text::PositionEncoding,
-    workspace::{DiscoverOptions, ScanProgress, WorkspaceScan, scan_workspace},
+    workspace::{DiscoverOptions, ScanDepth, ScanProgress, WorkspaceScan, discover, scan_files},
 };
 
 /// Knobs for embedding the server (tests); the binary uses the defaults.
@@ -43,7 +43,16 @@ pub(crate) enum Lifecycle {
 pub(crate) enum Task {
     Respond(Response),
     IndexProgress(ScanProgress),
-    IndexDone { scan: Option<Box<WorkspaceScan>>, elapsed: Duration },
+    /// Phase 1: definitions from the quick outline; enough for `workspace/symbol`.
+    OutlineReady {
+        scan: Box<WorkspaceScan>,
+        elapsed: Duration,
+    },
+    /// Phase 2: the full parse (or `None`: cancelled).
+    IndexDone {
+        scan: Option<Box<WorkspaceScan>>,
+        elapsed: Duration,
+    },
 }
 
 /// A request that has not been answered yet.
@@ -221,6 +230,16 @@ impl Server {
                     reporter.report(&self.sender, Some(message), Some(percent as u32));
                 }
             }
+            Task::OutlineReady { scan, elapsed } => {
+                let summary = self.host.apply_scan(*scan);
+                tracing::info!(
+                    "workspace symbols ready: {} files, {} definitions in {:.0} ms (quick outline)",
+                    summary.files,
+                    summary.symbols,
+                    elapsed.as_secs_f64() * 1000.0
+                );
+                self.release_deferred(true);
+            }
             Task::IndexDone { scan, elapsed } => self.finish_indexing(scan, elapsed),
         }
     }
@@ -295,7 +314,26 @@ impl Server {
                 let _ = tasks.send(Task::IndexProgress(p));
             };
             let scan = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                scan_workspace(&roots, &options, &languages, &on_progress, cancel.flag())
+                let discover_started = Instant::now();
+                let discovery = discover(&roots, &options);
+                let discover_time = discover_started.elapsed();
+                let quiet = |_: ScanProgress| {};
+                let outline =
+                    scan_files(&discovery, ScanDepth::Outline, &options, &languages, &quiet, cancel.flag())?;
+                if !outline.files.is_empty() {
+                    let _ = tasks
+                        .send(Task::OutlineReady { scan: Box::new(outline), elapsed: started.elapsed() });
+                }
+                let mut full = scan_files(
+                    &discovery,
+                    ScanDepth::Full,
+                    &options,
+                    &languages,
+                    &on_progress,
+                    cancel.flag(),
+                )?;
+                full.discover_time = discover_time;
+                Some(full)
             }))
             .unwrap_or_else(|panic| {
                 tracing::error!("indexing panicked: {}", crate::stdx::panic_message(&*panic));

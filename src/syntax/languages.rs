@@ -55,6 +55,16 @@ pub struct Language {
     pub id: LanguageId,
     pub grammar: tree_sitter::Language,
     pub tags: TagsQuery,
+    /// The workspace replaced the embedded `tags.scm`; the quick outline, which mirrors the
+    /// embedded query, must not stand in for it then.
+    pub tags_overridden: bool,
+}
+
+impl Language {
+    /// Whether the quick outline may stand in for the tags query's definitions.
+    pub fn has_quick_outline(&self) -> bool {
+        !self.tags_overridden && matches!(self.id, LanguageId::Python)
+    }
 }
 
 /// All languages, with their queries compiled once and shared.
@@ -77,13 +87,11 @@ impl Languages {
             .into_iter()
             .map(|id| {
                 let grammar = id.grammar();
-                let source = overrides
-                    .iter()
-                    .find(|(lang, _)| *lang == id)
-                    .map_or(id.embedded_tags(), |(_, source)| source.as_str());
+                let overridden = overrides.iter().find(|(lang, _)| *lang == id);
+                let source = overridden.map_or(id.embedded_tags(), |(_, source)| source.as_str());
                 let tags = TagsQuery::new(&grammar, source)
                     .with_context(|| format!("compiling grammars/{}/tags.scm", id.name()))?;
-                Ok(Arc::new(Language { id, grammar, tags }))
+                Ok(Arc::new(Language { id, grammar, tags, tags_overridden: overridden.is_some() }))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Languages { languages: languages.into() })

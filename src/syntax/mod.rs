@@ -6,11 +6,13 @@
 //! time budget or a cancellation flag, in which case the file simply has no tree.
 
 mod languages;
+mod outline;
 mod parse;
 mod summary;
 mod tags;
 
 pub use languages::{Language, LanguageId, Languages};
+pub use outline::quick_outline;
 pub use parse::{ParseBudget, SyntaxTree, input_edit, parse_rope, parse_text};
-pub use summary::{FileSummary, Reference, Symbol, SymbolKind};
+pub use summary::{FileSummary, Reference, SummaryDetail, Symbol, SymbolKind};
 pub use tags::{DefinitionKind, ReferenceKind, Tag, TagKind, TagsQuery};

@@ -7,9 +7,19 @@ use crate::text::{LineIndex, TextRange};
 
 pub use super::tags::DefinitionKind as SymbolKind;
 
+/// How much of a file a summary describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SummaryDetail {
+    /// Definitions only, from the quick outline; extents approximate, no docs or references.
+    Outline,
+    /// Everything the tags query yields, from a tree-sitter parse.
+    Full,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileSummary {
     pub language: LanguageId,
+    pub detail: SummaryDetail,
     /// Definitions in document order; parents come before their children.
     pub symbols: Vec<Symbol>,
     /// References in document order.
@@ -91,7 +101,27 @@ impl FileSummary {
         for reference in &mut references {
             reference.container = innermost_symbol(&symbols, reference.range);
         }
-        FileSummary { language, symbols, references, line_index, has_syntax_errors }
+        FileSummary {
+            language,
+            detail: SummaryDetail::Full,
+            symbols,
+            references,
+            line_index,
+            has_syntax_errors,
+        }
+    }
+
+    /// A definitions-only summary from the quick outline, for languages that have one.
+    pub fn outline(language: LanguageId, text: &str) -> Option<FileSummary> {
+        let symbols = super::quick_outline(language, text)?;
+        Some(FileSummary {
+            language,
+            detail: SummaryDetail::Outline,
+            symbols,
+            references: Vec::new(),
+            line_index: LineIndex::new(text),
+            has_syntax_errors: false,
+        })
     }
 
     /// `Outer.inner` names within the file, e.g. `QuerySet.filter`.

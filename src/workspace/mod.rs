@@ -12,5 +12,7 @@ mod vfs;
 pub use discover::{
     DiscoverOptions, Discovery, SkipReason, Skipped, discover, grammar_overrides, read_source,
 };
-pub use scan::{ScanProgress, ScannedFile, WorkspaceScan, scan_workspace, summarize_source};
+pub use scan::{
+    ScanDepth, ScanProgress, ScannedFile, WorkspaceScan, scan_files, scan_workspace, summarize_source,
+};
 pub use vfs::{FileId, Vfs, VfsPath};
