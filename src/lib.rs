@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod config;
+pub mod graph;
 pub mod lsp;
 pub mod stdx;
 pub mod syntax;

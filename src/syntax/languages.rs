@@ -4,7 +4,33 @@ use std::{path::Path, sync::Arc};
 
 use anyhow::Context as _;
 
-use super::TagsQuery;
+use super::{ImportsQuery, TagsQuery};
+
+/// The query files a language may have under `grammars/<language>/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QueryFile {
+    Tags,
+    Imports,
+}
+
+impl QueryFile {
+    pub const ALL: [QueryFile; 2] = [QueryFile::Tags, QueryFile::Imports];
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            QueryFile::Tags => "tags.scm",
+            QueryFile::Imports => "imports.scm",
+        }
+    }
+}
+
+/// A workspace's own version of one query file.
+#[derive(Clone, Debug)]
+pub struct QueryOverride {
+    pub language: LanguageId,
+    pub file: QueryFile,
+    pub source: String,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LanguageId {
@@ -33,10 +59,13 @@ impl LanguageId {
         }
     }
 
-    /// The `tags.scm` embedded in the binary.
-    pub fn embedded_tags(self) -> &'static str {
-        match self {
-            LanguageId::Python => include_str!("../../grammars/python/tags.scm"),
+    /// A query file as embedded in the binary, if the language has it.
+    pub fn embedded_query(self, file: QueryFile) -> Option<&'static str> {
+        match (self, file) {
+            (LanguageId::Python, QueryFile::Tags) => Some(include_str!("../../grammars/python/tags.scm")),
+            (LanguageId::Python, QueryFile::Imports) => {
+                Some(include_str!("../../grammars/python/imports.scm"))
+            }
         }
     }
 
@@ -55,6 +84,7 @@ pub struct Language {
     pub id: LanguageId,
     pub grammar: tree_sitter::Language,
     pub tags: TagsQuery,
+    pub imports: Option<ImportsQuery>,
     /// The workspace replaced the embedded `tags.scm`; the quick outline, which mirrors the
     /// embedded query, must not stand in for it then.
     pub tags_overridden: bool,
@@ -80,18 +110,26 @@ impl Languages {
         EMBEDDED.get_or_init(|| Languages::with_overrides(&[]).expect("embedded queries compile")).clone()
     }
 
-    /// The embedded queries, with `tags.scm` replaced for each `(language, source)` given.
-    /// An override that does not compile is an error naming the language and the query problem.
-    pub fn with_overrides(overrides: &[(LanguageId, String)]) -> anyhow::Result<Languages> {
+    /// The embedded queries, with the workspace's overrides in their place. An override that
+    /// does not compile is an error naming the file and the query problem.
+    pub fn with_overrides(overrides: &[QueryOverride]) -> anyhow::Result<Languages> {
         let languages = LanguageId::ALL
             .into_iter()
             .map(|id| {
                 let grammar = id.grammar();
-                let overridden = overrides.iter().find(|(lang, _)| *lang == id);
-                let source = overridden.map_or(id.embedded_tags(), |(_, source)| source.as_str());
-                let tags = TagsQuery::new(&grammar, source)
-                    .with_context(|| format!("compiling grammars/{}/tags.scm", id.name()))?;
-                Ok(Arc::new(Language { id, grammar, tags, tags_overridden: overridden.is_some() }))
+                let source = |file: QueryFile| {
+                    let overridden = overrides.iter().find(|o| o.language == id && o.file == file);
+                    overridden.map(|o| o.source.as_str()).or_else(|| id.embedded_query(file))
+                };
+                let context =
+                    |file: QueryFile| format!("compiling grammars/{}/{}", id.name(), file.file_name());
+                let tags_source = source(QueryFile::Tags).unwrap_or("");
+                let tags = TagsQuery::new(&grammar, tags_source).with_context(|| context(QueryFile::Tags))?;
+                let imports = source(QueryFile::Imports)
+                    .map(|src| ImportsQuery::new(&grammar, src).with_context(|| context(QueryFile::Imports)))
+                    .transpose()?;
+                let tags_overridden = overrides.iter().any(|o| o.language == id && o.file == QueryFile::Tags);
+                Ok(Arc::new(Language { id, grammar, tags, imports, tags_overridden }))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Languages { languages: languages.into() })

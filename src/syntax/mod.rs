@@ -5,13 +5,15 @@
 //! code never fails — tree-sitter recovers and we keep the tree — but a parse can be cut short by a
 //! time budget or a cancellation flag, in which case the file simply has no tree.
 
+mod imports;
 mod languages;
 mod outline;
 mod parse;
 mod summary;
 mod tags;
 
-pub use languages::{Language, LanguageId, Languages};
+pub use imports::{Import, ImportsQuery};
+pub use languages::{Language, LanguageId, Languages, QueryFile, QueryOverride};
 pub use outline::quick_outline;
 pub use parse::{ParseBudget, SyntaxTree, input_edit, parse_rope, parse_text};
 pub use summary::{FileSummary, Reference, SummaryDetail, Symbol, SymbolKind};

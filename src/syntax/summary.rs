@@ -2,7 +2,7 @@
 //! table. Trees and texts are dropped after this is built, which is what keeps a whole
 //! repository in memory cheaply.
 
-use super::{Language, LanguageId, SyntaxTree, Tag, TagKind, tags::ReferenceKind};
+use super::{Import, Language, LanguageId, SyntaxTree, Tag, TagKind, tags::ReferenceKind};
 use crate::text::{LineIndex, TextRange};
 
 pub use super::tags::DefinitionKind as SymbolKind;
@@ -24,6 +24,8 @@ pub struct FileSummary {
     pub symbols: Vec<Symbol>,
     /// References in document order.
     pub references: Vec<Reference>,
+    /// Import bindings in document order.
+    pub imports: Vec<Import>,
     pub line_index: LineIndex,
     pub has_syntax_errors: bool,
 }
@@ -47,17 +49,32 @@ pub struct Reference {
     pub name_range: TextRange,
     /// Index of the innermost symbol whose range holds the reference.
     pub container: Option<u32>,
+    /// What the name is looked up on: `os.path` in `os.path.join(…)`, `self` in `self.save()`;
+    /// `None` for a bare name. A receiver that is not a dotted name (`f().g()`) is `Some("")`.
+    pub receiver: Option<Box<str>>,
 }
 
 impl FileSummary {
     pub fn build(lang: &Language, tree: &SyntaxTree, text: &str) -> FileSummary {
         let tags = lang.tags.collect(tree, text.as_bytes());
-        FileSummary::from_tags(lang.id, tags, LineIndex::new(text), tree.root_node().has_error())
+        let imports = lang.imports.as_ref().map(|q| q.collect(tree, text.as_bytes())).unwrap_or_default();
+        let mut summary = FileSummary::from_tags(
+            lang.id,
+            tags,
+            imports,
+            LineIndex::new(text),
+            tree.root_node().has_error(),
+        );
+        for reference in &mut summary.references {
+            reference.receiver = receiver_of(text, reference);
+        }
+        summary
     }
 
     pub fn from_tags(
         language: LanguageId,
         tags: Vec<Tag>,
+        mut imports: Vec<Import>,
         line_index: LineIndex,
         has_syntax_errors: bool,
     ) -> FileSummary {
@@ -79,6 +96,7 @@ impl FileSummary {
                     range: tag.range,
                     name_range: tag.name_range,
                     container: None,
+                    receiver: None,
                 }),
             }
         }
@@ -101,13 +119,30 @@ impl FileSummary {
         for reference in &mut references {
             reference.container = innermost_symbol(&symbols, reference.range);
         }
+        for import in &mut imports {
+            import.container = innermost_symbol(&symbols, import.range);
+        }
         FileSummary {
             language,
             detail: SummaryDetail::Full,
             symbols,
             references,
+            imports,
             line_index,
             has_syntax_errors,
+        }
+    }
+
+    /// A file with nothing in it.
+    pub fn empty(language: LanguageId) -> FileSummary {
+        FileSummary {
+            language,
+            detail: SummaryDetail::Full,
+            symbols: Vec::new(),
+            references: Vec::new(),
+            imports: Vec::new(),
+            line_index: LineIndex::new(""),
+            has_syntax_errors: false,
         }
     }
 
@@ -119,6 +154,7 @@ impl FileSummary {
             detail: SummaryDetail::Outline,
             symbols,
             references: Vec::new(),
+            imports: Vec::new(),
             line_index: LineIndex::new(text),
             has_syntax_errors: false,
         })
@@ -145,6 +181,27 @@ impl FileSummary {
     pub fn children(&self, parent: Option<u32>) -> impl Iterator<Item = usize> + '_ {
         self.symbols.iter().enumerate().filter(move |(_, s)| s.parent == parent).map(|(i, _)| i)
     }
+}
+
+/// The dotted name before a reference's name: the text from the tagged node's start to the
+/// name, without the `.` (and a decorator's `@`).
+fn receiver_of(text: &str, reference: &Reference) -> Option<Box<str>> {
+    let before = text.get(reference.range.start as usize..reference.name_range.start as usize)?;
+    let before = before.trim_start_matches('@').trim();
+    let receiver = before.strip_suffix('.')?.trim_end();
+    if receiver == "super()" {
+        return Some(receiver.into());
+    }
+    let dotted = !receiver.is_empty()
+        && receiver.split('.').all(|part| {
+            let part = part.trim();
+            !part.is_empty() && part.chars().all(|c| c == '_' || c.is_alphanumeric())
+        });
+    Some(if dotted {
+        receiver.split('.').map(str::trim).collect::<Vec<_>>().join(".").into()
+    } else {
+        "".into()
+    })
 }
 
 /// The innermost symbol whose range contains `range`. Symbols are sorted outer-first, so the

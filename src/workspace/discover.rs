@@ -6,7 +6,7 @@ use std::{
     sync::Mutex,
 };
 
-use crate::syntax::LanguageId;
+use crate::syntax::{LanguageId, QueryFile, QueryOverride};
 
 #[derive(Clone, Debug)]
 pub struct DiscoverOptions {
@@ -139,16 +139,18 @@ pub fn read_source(path: &Path, max_file_size: u64) -> Result<String, SkipReason
     String::from_utf8(bytes).map_err(|_| SkipReason::NotUtf8)
 }
 
-/// Query files a workspace provides for itself: `<root>/grammars/<language>/tags.scm`.
-pub fn grammar_overrides(roots: &[PathBuf]) -> Vec<(LanguageId, String)> {
+/// Query files a workspace provides for itself: `<root>/grammars/<language>/<file>.scm`.
+pub fn grammar_overrides(roots: &[PathBuf]) -> Vec<QueryOverride> {
     let mut overrides = Vec::new();
-    for lang in LanguageId::ALL {
-        for root in roots {
-            let path = root.join("grammars").join(lang.name()).join("tags.scm");
-            if let Ok(source) = std::fs::read_to_string(&path) {
-                tracing::info!("using {} from the workspace", path.display());
-                overrides.push((lang, source));
-                break;
+    for language in LanguageId::ALL {
+        for file in QueryFile::ALL {
+            for root in roots {
+                let path = root.join("grammars").join(language.name()).join(file.file_name());
+                if let Ok(source) = std::fs::read_to_string(&path) {
+                    tracing::info!("using {} from the workspace", path.display());
+                    overrides.push(QueryOverride { language, file, source });
+                    break;
+                }
             }
         }
     }

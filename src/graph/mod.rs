@@ -1,0 +1,491 @@
+//! The symbol graph: modules, classes, functions and module-level names as nodes; contains,
+//! imports, inherits, calls/references and tests as edges, each with a confidence.
+//!
+//! Edges are a pure function of the files' summaries. Each file's references are resolved the
+//! way Python looks names up — enclosing function scopes, the class (for `self.`/`cls.`, through
+//! the bases), the module, its imports (relative and absolute, through `__init__` re-exports) —
+//! and, failing that, by name across the repository with low confidence when few definitions
+//! share the name. While resolving a file we record what it consulted (other files, module names,
+//! by-name entries); an update re-resolves exactly the files that consulted what changed, so an
+//! edit costs time proportional to the file and its dependents, and the result equals a rebuild.
+
+mod modules;
+mod pagerank;
+mod resolve;
+
+use std::sync::Arc;
+
+use petgraph::{
+    Direction,
+    stable_graph::{EdgeIndex, NodeIndex, StableDiGraph},
+    visit::{EdgeRef, IntoEdgeReferences},
+};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+pub use pagerank::Ranks;
+
+use crate::{
+    syntax::{FileSummary, SummaryDetail, SymbolKind},
+    workspace::FileId,
+};
+
+/// By-name candidate edges are drawn only when at most this many definitions share the name;
+/// beyond that a name (`get`, `save`) says nothing about which one is meant.
+pub const MAX_BY_NAME_CANDIDATES: usize = 5;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NodeKind {
+    Module,
+    Class,
+    Function,
+    Method,
+    Constant,
+    Variable,
+    Field,
+}
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub file: FileId,
+    /// Index into the file's `FileSummary::symbols`; `None` for the module itself.
+    pub symbol: Option<u32>,
+    pub kind: NodeKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EdgeKind {
+    Contains,
+    Imports,
+    Inherits,
+    Calls,
+    References,
+    /// From a test function, test class or test module to what it references.
+    Tests,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Edge {
+    pub kind: EdgeKind,
+    /// 1.0 when resolved through scopes and imports; lower for by-name guesses.
+    pub confidence: f32,
+    /// How many references this edge stands for.
+    pub count: u32,
+}
+
+#[derive(Clone)]
+struct FileEntry {
+    rel_path: String,
+    summary: Arc<FileSummary>,
+    is_test: bool,
+    module_names: Vec<String>,
+    module_node: NodeIndex,
+    symbol_nodes: Vec<NodeIndex>,
+    /// Edges made by resolving this file's references and imports (not `contains`).
+    resolved_edges: Vec<EdgeIndex>,
+    deps: Deps,
+    scope: resolve::ScopeTable,
+}
+
+/// What resolving one file looked at, so that a change there re-resolves it.
+#[derive(Clone, Default, Debug)]
+struct Deps {
+    files: FxHashSet<FileId>,
+    modules: FxHashSet<String>,
+    names: FxHashSet<Box<str>>,
+}
+
+#[derive(Clone, Default)]
+pub struct SymbolGraph {
+    graph: StableDiGraph<Node, Edge>,
+    files: FxHashMap<FileId, FileEntry>,
+    modules: modules::ModuleIndex,
+    package_dirs: FxHashSet<String>,
+    /// Top-level functions and classes by name, for by-name guesses at bare names.
+    globals_by_name: FxHashMap<Box<str>, Vec<NodeIndex>>,
+    /// Methods and fields by name, for guesses at `obj.name` with an unknown `obj`.
+    members_by_name: FxHashMap<Box<str>, Vec<NodeIndex>>,
+    file_dependents: FxHashMap<FileId, FxHashSet<FileId>>,
+    module_dependents: FxHashMap<String, FxHashSet<FileId>>,
+    name_dependents: FxHashMap<Box<str>, FxHashSet<FileId>>,
+}
+
+/// What one update touched, for logs and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UpdateStats {
+    /// Files whose references were resolved again (the changed file included).
+    pub resolved_files: usize,
+    pub rebuilt: bool,
+}
+
+impl SymbolGraph {
+    /// Builds the graph of a set of files from scratch.
+    pub fn build(files: impl IntoIterator<Item = (FileId, String, Arc<FileSummary>)>) -> SymbolGraph {
+        let mut graph = SymbolGraph::default();
+        let files: Vec<_> = files.into_iter().filter(|(_, _, s)| s.detail == SummaryDetail::Full).collect();
+        for (_, rel_path, _) in &files {
+            if let Some(dir) = modules::package_dir(rel_path) {
+                graph.package_dirs.insert(dir.to_owned());
+            }
+        }
+        for (file, rel_path, summary) in files {
+            graph.add_file_nodes(file, rel_path, summary);
+        }
+        let ids: Vec<FileId> = graph.sorted_files();
+        for file in ids {
+            graph.resolve_file(file);
+        }
+        graph
+    }
+
+    /// Replaces one file's nodes and re-resolves it and the files that depended on it.
+    pub fn update_file(&mut self, file: FileId, rel_path: String, summary: Arc<FileSummary>) -> UpdateStats {
+        if summary.detail != SummaryDetail::Full {
+            return UpdateStats::default();
+        }
+        let was_package = self.files.get(&file).and_then(|e| modules::package_dir(&e.rel_path)).is_some();
+        let is_package = modules::package_dir(&rel_path).is_some();
+        let renamed = self.files.get(&file).is_some_and(|e| e.rel_path != rel_path);
+        if (was_package || is_package)
+            && (renamed || was_package != is_package || !self.files.contains_key(&file))
+        {
+            // Package structure changed: module names of other files change with it.
+            return self.rebuild_with(Some((file, rel_path, summary)), None);
+        }
+        let old_summary = self
+            .files
+            .get(&file)
+            .map_or_else(|| Arc::new(FileSummary::empty(summary.language)), |e| e.summary.clone());
+        let mut module_keys =
+            self.files.get(&file).map(|e| module_keys_of(&e.rel_path, &e.module_names)).unwrap_or_default();
+        module_keys.extend(module_keys_of(&rel_path, &modules::dotted_names(&rel_path, &self.package_dirs)));
+        let mut affected = self.dependents_of(file, &old_summary, &summary, &module_keys);
+        affected.remove(&file);
+        for &dependent in &affected {
+            self.clear_resolution(dependent);
+        }
+        self.remove_file_nodes(file);
+        self.add_file_nodes(file, rel_path, summary);
+        self.resolve_file(file);
+        let mut affected: Vec<FileId> = affected.into_iter().collect();
+        affected.sort();
+        for &dependent in &affected {
+            self.resolve_file(dependent);
+        }
+        UpdateStats { resolved_files: affected.len() + 1, rebuilt: false }
+    }
+
+    pub fn remove_file(&mut self, file: FileId) -> UpdateStats {
+        let Some(entry) = self.files.get(&file) else { return UpdateStats::default() };
+        if modules::package_dir(&entry.rel_path).is_some() {
+            return self.rebuild_with(None, Some(file));
+        }
+        let (old_summary, keys) =
+            (entry.summary.clone(), module_keys_of(&entry.rel_path, &entry.module_names));
+        let mut affected =
+            self.dependents_of(file, &old_summary, &FileSummary::empty(old_summary.language), &keys);
+        affected.remove(&file);
+        for &dependent in &affected {
+            self.clear_resolution(dependent);
+        }
+        self.remove_file_nodes(file);
+        let mut affected: Vec<FileId> = affected.into_iter().collect();
+        affected.sort();
+        for &dependent in &affected {
+            self.resolve_file(dependent);
+        }
+        UpdateStats { resolved_files: affected.len(), rebuilt: false }
+    }
+
+    fn rebuild_with(
+        &mut self,
+        replace: Option<(FileId, String, Arc<FileSummary>)>,
+        remove: Option<FileId>,
+    ) -> UpdateStats {
+        let mut files: Vec<(FileId, String, Arc<FileSummary>)> = self
+            .files
+            .iter()
+            .filter(|(f, _)| Some(**f) != remove && Some(**f) != replace.as_ref().map(|r| r.0))
+            .map(|(f, e)| (*f, e.rel_path.clone(), e.summary.clone()))
+            .collect();
+        files.extend(replace);
+        *self = SymbolGraph::build(files);
+        UpdateStats { resolved_files: self.files.len(), rebuilt: true }
+    }
+
+    /// Files whose resolution looked at `file`, at one of its `module_keys`, or at by-name
+    /// entries whose candidate sets change when the file's definitions go from `old` to `new`.
+    fn dependents_of(
+        &self,
+        file: FileId,
+        old: &FileSummary,
+        new: &FileSummary,
+        module_keys: &[String],
+    ) -> FxHashSet<FileId> {
+        let mut affected: FxHashSet<FileId> = self.file_dependents.get(&file).cloned().unwrap_or_default();
+        for name in module_keys {
+            affected.extend(self.module_dependents.get(name).into_iter().flatten().copied());
+        }
+        let (old_globals, old_members) = by_name_counts(old);
+        let (new_globals, new_members) = by_name_counts(new);
+        for (map, old_counts, new_counts) in [
+            (&self.globals_by_name, &old_globals, &new_globals),
+            (&self.members_by_name, &old_members, &new_members),
+        ] {
+            for name in old_counts.keys().chain(new_counts.keys()) {
+                let before = map.get(name).map_or(0, Vec::len);
+                let after = before + new_counts.get(name).copied().unwrap_or(0)
+                    - old_counts.get(name).copied().unwrap_or(0).min(before);
+                // The file's nodes are replaced, so guesses pointing at them must be redrawn —
+                // unless the name has too many definitions to yield guesses before and after.
+                if before <= MAX_BY_NAME_CANDIDATES || after <= MAX_BY_NAME_CANDIDATES {
+                    affected.extend(self.name_dependents.get(name).into_iter().flatten().copied());
+                }
+            }
+        }
+        affected
+    }
+
+    fn sorted_files(&self) -> Vec<FileId> {
+        let mut ids: Vec<FileId> = self.files.keys().copied().collect();
+        ids.sort();
+        ids
+    }
+
+    fn add_file_nodes(&mut self, file: FileId, rel_path: String, summary: Arc<FileSummary>) {
+        let module_node = self.graph.add_node(Node { file, symbol: None, kind: NodeKind::Module });
+        let mut symbol_nodes = Vec::with_capacity(summary.symbols.len());
+        for (idx, symbol) in summary.symbols.iter().enumerate() {
+            let node =
+                self.graph.add_node(Node { file, symbol: Some(idx as u32), kind: node_kind(symbol.kind) });
+            let parent = symbol.parent.map_or(module_node, |p| symbol_nodes[p as usize]);
+            self.graph.add_edge(parent, node, Edge { kind: EdgeKind::Contains, confidence: 1.0, count: 1 });
+            let by_name = match by_name_class(symbol.kind, symbol.parent.is_some()) {
+                Some(true) => Some(&mut self.globals_by_name),
+                Some(false) => Some(&mut self.members_by_name),
+                None => None,
+            };
+            if let Some(map) = by_name {
+                map.entry(symbol.name.clone()).or_default().push(node);
+            }
+            symbol_nodes.push(node);
+        }
+        let module_names = modules::dotted_names(&rel_path, &self.package_dirs);
+        self.modules.insert(file, &rel_path, &module_names);
+        let is_test = modules::is_test_path(&rel_path);
+        let summary_for_scope = summary.clone();
+        self.files.insert(
+            file,
+            FileEntry {
+                rel_path,
+                summary,
+                is_test,
+                module_names,
+                module_node,
+                symbol_nodes,
+                resolved_edges: Vec::new(),
+                deps: Deps::default(),
+                scope: resolve::ScopeTable::new(&summary_for_scope),
+            },
+        );
+    }
+
+    fn remove_file_nodes(&mut self, file: FileId) {
+        self.clear_resolution(file);
+        let Some(entry) = self.files.remove(&file) else { return };
+        self.modules.remove(file, &entry.rel_path, &entry.module_names);
+        for (idx, &node) in entry.symbol_nodes.iter().enumerate() {
+            let name = &entry.summary.symbols[idx].name;
+            for map in [&mut self.globals_by_name, &mut self.members_by_name] {
+                if let Some(nodes) = map.get_mut(name) {
+                    nodes.retain(|&n| n != node);
+                    if nodes.is_empty() {
+                        map.remove(name);
+                    }
+                }
+            }
+            self.graph.remove_node(node);
+        }
+        self.graph.remove_node(entry.module_node);
+        self.file_dependents.remove(&file);
+    }
+
+    /// Removes the edges a file's resolution made and forgets what it consulted.
+    fn clear_resolution(&mut self, file: FileId) {
+        let Some(entry) = self.files.get_mut(&file) else { return };
+        for edge in entry.resolved_edges.drain(..) {
+            self.graph.remove_edge(edge);
+        }
+        let deps = std::mem::take(&mut entry.deps);
+        for consulted in deps.files {
+            if let Some(set) = self.file_dependents.get_mut(&consulted) {
+                set.remove(&file);
+            }
+        }
+        for module in deps.modules {
+            if let Some(set) = self.module_dependents.get_mut(&module) {
+                set.remove(&file);
+            }
+        }
+        for name in deps.names {
+            if let Some(set) = self.name_dependents.get_mut(&name) {
+                set.remove(&file);
+            }
+        }
+    }
+
+    fn resolve_file(&mut self, file: FileId) {
+        let (edges, deps) = resolve::resolve(self, file);
+        let mut made = Vec::with_capacity(edges.len());
+        for ((from, to, kind), (confidence, count)) in edges {
+            made.push(self.graph.add_edge(from, to, Edge { kind, confidence, count }));
+        }
+        for &consulted in &deps.files {
+            if consulted != file {
+                self.file_dependents.entry(consulted).or_default().insert(file);
+            }
+        }
+        for module in &deps.modules {
+            self.module_dependents.entry(module.clone()).or_default().insert(file);
+        }
+        for name in &deps.names {
+            self.name_dependents.entry(name.clone()).or_default().insert(file);
+        }
+        if let Some(entry) = self.files.get_mut(&file) {
+            entry.resolved_edges = made;
+            entry.deps = deps;
+        }
+    }
+
+    // ---- queries -------------------------------------------------------------------------
+
+    pub fn node_count(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.graph.node_weight(NodeIndex::new(id.0 as usize))
+    }
+
+    pub fn module_node(&self, file: FileId) -> Option<NodeId> {
+        self.files.get(&file).map(|e| to_id(e.module_node))
+    }
+
+    pub fn symbol_node(&self, file: FileId, symbol: u32) -> Option<NodeId> {
+        self.files.get(&file)?.symbol_nodes.get(symbol as usize).map(|&n| to_id(n))
+    }
+
+    pub fn is_test_file(&self, file: FileId) -> bool {
+        self.files.get(&file).is_some_and(|e| e.is_test)
+    }
+
+    /// Workspace-relative path of an indexed file.
+    pub fn rel_path(&self, file: FileId) -> Option<&str> {
+        self.files.get(&file).map(|e| e.rel_path.as_str())
+    }
+
+    pub fn summary(&self, file: FileId) -> Option<&Arc<FileSummary>> {
+        self.files.get(&file).map(|e| &e.summary)
+    }
+
+    /// `path::Outer.inner` (or `path::` for a module): a name for a node that is stable across
+    /// rebuilds, for tests and for matching nodes between versions.
+    pub fn node_key(&self, id: NodeId) -> Option<String> {
+        let node = self.node(id)?;
+        let entry = self.files.get(&node.file)?;
+        Some(match node.symbol {
+            Some(idx) => format!("{}::{}", entry.rel_path, entry.summary.qualified_name(idx as usize)),
+            None => format!("{}::", entry.rel_path),
+        })
+    }
+
+    pub fn edges_from(&self, id: NodeId) -> impl Iterator<Item = (NodeId, &Edge)> + '_ {
+        self.graph
+            .edges_directed(NodeIndex::new(id.0 as usize), Direction::Outgoing)
+            .map(|e| (to_id(e.target()), e.weight()))
+    }
+
+    pub fn edges_to(&self, id: NodeId) -> impl Iterator<Item = (NodeId, &Edge)> + '_ {
+        self.graph
+            .edges_directed(NodeIndex::new(id.0 as usize), Direction::Incoming)
+            .map(|e| (to_id(e.source()), e.weight()))
+    }
+
+    /// Every edge as `(from key, to key, kind, count, confidence)`, sorted: two graphs over the
+    /// same files are equal exactly when these lists are.
+    pub fn canonical_edges(&self) -> Vec<(String, String, EdgeKind, u32, u32)> {
+        let mut out: Vec<_> = self
+            .graph
+            .edge_references()
+            .filter_map(|e| {
+                let from = self.node_key(to_id(e.source()))?;
+                let to = self.node_key(to_id(e.target()))?;
+                let w = e.weight();
+                Some((from, to, w.kind, w.count, (w.confidence * 1000.0).round() as u32))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Personalized PageRank; see [`pagerank`].
+    pub fn pagerank(&self, seeds: &[(NodeId, f64)], warm: Option<&Ranks>) -> Ranks {
+        pagerank::pagerank(&self.graph, seeds, warm)
+    }
+}
+
+fn to_id(index: NodeIndex) -> NodeId {
+    NodeId(index.index() as u32)
+}
+
+fn node_kind(kind: SymbolKind) -> NodeKind {
+    match kind {
+        SymbolKind::Module => NodeKind::Module,
+        SymbolKind::Class => NodeKind::Class,
+        SymbolKind::Function | SymbolKind::Other => NodeKind::Function,
+        SymbolKind::Method => NodeKind::Method,
+        SymbolKind::Constant => NodeKind::Constant,
+        SymbolKind::Variable => NodeKind::Variable,
+        SymbolKind::Field => NodeKind::Field,
+    }
+}
+
+/// The keys under which resolution records a lookup of this file's module: its dotted names
+/// and its `path:` key (relative imports look modules up by directory).
+fn module_keys_of(rel_path: &str, dotted: &[String]) -> Vec<String> {
+    let mut keys = dotted.to_vec();
+    keys.extend(modules::path_key(rel_path).map(|key| format!("path:{key}")));
+    keys
+}
+
+/// Which by-name map a symbol goes into, if any.
+fn by_name_class(kind: SymbolKind, has_parent: bool) -> Option<bool> {
+    match (kind, has_parent) {
+        (SymbolKind::Class | SymbolKind::Function, false) => Some(true),
+        (SymbolKind::Method | SymbolKind::Field, true) => Some(false),
+        _ => None,
+    }
+}
+
+/// How many globals and members of each name a file defines.
+fn by_name_counts(summary: &FileSummary) -> (FxHashMap<Box<str>, usize>, FxHashMap<Box<str>, usize>) {
+    let (mut globals, mut members) = (FxHashMap::default(), FxHashMap::default());
+    for symbol in &summary.symbols {
+        match by_name_class(symbol.kind, symbol.parent.is_some()) {
+            Some(true) => *globals.entry(symbol.name.clone()).or_default() += 1,
+            Some(false) => *members.entry(symbol.name.clone()).or_default() += 1,
+            None => {}
+        }
+    }
+    (globals, members)
+}

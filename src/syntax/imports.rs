@@ -1,0 +1,109 @@
+//! Imports from an `imports.scm` query: which module each import names, what it binds, under
+//! which alias. The graph resolves these to files and symbols.
+
+use std::cell::RefCell;
+
+use streaming_iterator::StreamingIterator;
+use tree_sitter::{Query, QueryCursor};
+
+use super::SyntaxTree;
+use crate::text::TextRange;
+
+/// One name an import statement binds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    /// The module path without leading dots: `a.b` in `import a.b` and `from ..a.b import c`.
+    pub module: Box<str>,
+    /// Leading dots of a relative import (`from ..a import b` → 2); 0 for absolute imports.
+    pub level: u8,
+    /// The imported name in `from m import name`; `None` for `import m`.
+    pub name: Option<Box<str>>,
+    pub alias: Option<Box<str>>,
+    /// `from m import *`.
+    pub wildcard: bool,
+    /// The whole import statement.
+    pub range: TextRange,
+    /// Index of the innermost symbol holding the statement (imports inside functions bind there).
+    pub container: Option<u32>,
+}
+
+impl Import {
+    /// The local name the import binds (`import a.b` binds `a`).
+    pub fn bound_name(&self) -> Option<&str> {
+        if self.wildcard {
+            return None;
+        }
+        if let Some(alias) = &self.alias {
+            return Some(alias);
+        }
+        match &self.name {
+            Some(name) => Some(name),
+            None => self.module.split('.').next(),
+        }
+    }
+}
+
+/// A compiled `imports.scm`.
+pub struct ImportsQuery {
+    query: Query,
+    import: Option<u32>,
+    module: Option<u32>,
+    from: Option<u32>,
+    name: Option<u32>,
+    alias: Option<u32>,
+    wildcard: Option<u32>,
+}
+
+impl ImportsQuery {
+    pub fn new(grammar: &tree_sitter::Language, source: &str) -> anyhow::Result<ImportsQuery> {
+        let query = Query::new(grammar, source)?;
+        let find = |wanted: &str| query.capture_names().iter().position(|n| *n == wanted).map(|i| i as u32);
+        Ok(ImportsQuery {
+            import: find("import"),
+            module: find("import.module"),
+            from: find("import.from"),
+            name: find("import.name"),
+            alias: find("import.alias"),
+            wildcard: find("import.wildcard"),
+            query,
+        })
+    }
+
+    /// All imports of a tree, in document order (containers are filled in by the summary).
+    pub fn collect(&self, tree: &SyntaxTree, text: &[u8]) -> Vec<Import> {
+        thread_local! {
+            static CURSOR: RefCell<QueryCursor> = RefCell::new(QueryCursor::new());
+        }
+        let mut out = Vec::new();
+        CURSOR.with(|cursor| {
+            let mut cursor = cursor.borrow_mut();
+            let mut matches = cursor.matches(&self.query, tree.root_node(), text);
+            while let Some(m) = matches.next() {
+                let get = |index: Option<u32>| {
+                    let index = index?;
+                    m.captures.iter().find(|c| c.index == index).map(|c| c.node)
+                };
+                let text_of = |index: Option<u32>| get(index).and_then(|n| n.utf8_text(text).ok());
+                let Some(statement) = get(self.import) else { continue };
+                let (path, name) = match (text_of(self.module), text_of(self.from)) {
+                    (Some(module), _) => (module, None),
+                    (None, Some(from)) => (from, text_of(self.name)),
+                    (None, None) => continue,
+                };
+                let level = path.bytes().take_while(|&b| b == b'.').count();
+                let module: String = path[level..].chars().filter(|c| !c.is_whitespace()).collect();
+                out.push(Import {
+                    module: module.into(),
+                    level: level.min(u8::MAX as usize) as u8,
+                    name: name.map(Into::into),
+                    alias: text_of(self.alias).map(Into::into),
+                    wildcard: get(self.wildcard).is_some(),
+                    range: TextRange::from_usize(statement.byte_range()),
+                    container: None,
+                });
+            }
+        });
+        out.sort_by_key(|i| i.range.start);
+        out
+    }
+}
