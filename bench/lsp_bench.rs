@@ -14,11 +14,13 @@
 //!    from sending the change to the symbols arriving: p50 and p95;
 //! 5. **peak RSS of the process tree**: the server and all its descendants, found through the
 //!    parent links in `/proc/*/stat` and summed from `/proc/<pid>/status` `VmRSS` every
-//!    `--rss-interval-ms` for the whole run. The root process's own peak from `wait4` is kept
-//!    beside it as a cross-check.
+//!    `--rss-interval-ms` for the whole run. The JSON keeps the root process's peak from `wait4`
+//!    as a cross-check; it is not the headline because Linux counts the pages of the forked
+//!    client before `exec` in it, so it can never be lower than this program's own peak RSS.
 //!
-//! With `--ctags`, `ctags -R --languages=Python -f <tmpfile> <root>` is timed too (wall clock, and
-//! peak RSS from `wait4`): the floor for extracting symbols from the tree.
+//! With `--ctags`, `ctags -R --languages=Python -f <tmpfile> <root>` is timed too (wall clock
+//! from spawn to `wait4`, peak RSS sampled the same way): the floor for extracting symbols from
+//! the tree.
 //!
 //! Runs are interleaved round-robin (server A, server B, ctags, A, B, ctags, …) because shared
 //! machines are noisy. The report is a Markdown table of medians over the runs, with ratios
@@ -197,7 +199,11 @@ struct RunRecord {
     peak_rss_tree_kb: Option<u64>,
     rss_samples: u64,
     max_tree_processes: usize,
+    /// The root process's peak RSS from `wait4`. The kernel counts the forked client's pages
+    /// before `exec` too, so this is at least `client_hwm_kb` and only a cross-check well above it.
     root_maxrss_kb: Option<u64>,
+    /// lsp-bench's own peak RSS (`VmHWM`) when it spawned the process.
+    client_hwm_kb: Option<u64>,
     /// ctags only: wall clock of the whole run, and the number of tags written.
     wall_ms: Option<f64>,
     tags: Option<usize>,
@@ -341,6 +347,7 @@ fn run_lsp(args: &Args, root: &Path, subject: &Subject, round: usize) -> RunReco
         },
         None => Stdio::null(),
     };
+    record.client_hwm_kb = own_hwm_kb();
     let spawned_at = Instant::now();
     let child = Command::new(program)
         .args(server_args)
@@ -827,8 +834,8 @@ struct ExitStatus {
     maxrss_kb: u64,
 }
 
-/// Reaps one child with `wait4` on its own thread, so the exit time and the kernel's peak RSS
-/// for that process are exact.
+/// Reaps one child with `wait4` on its own thread, so the exit time is exact (and the kernel's
+/// peak RSS for the process comes with it; see `RunRecord::root_maxrss_kb` for its caveat).
 struct Waiter {
     exited: Receiver<(Instant, ExitStatus)>,
 }
@@ -897,8 +904,16 @@ fn process_tree(root: u32) -> Vec<u32> {
 }
 
 fn vm_rss_kb(pid: u32) -> Option<u64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    status_kb(&format!("/proc/{pid}/status"), "VmRSS:")
+}
+
+fn own_hwm_kb() -> Option<u64> {
+    status_kb("/proc/self/status", "VmHWM:")
+}
+
+fn status_kb(path: &str, field: &str) -> Option<u64> {
+    let status = fs::read_to_string(path).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -959,6 +974,7 @@ impl RssSampler {
 fn run_ctags(args: &Args, root: &Path, program: &str, round: usize) -> RunRecord {
     let mut record = RunRecord { subject: "ctags".to_owned(), round, ..RunRecord::default() };
     let tags = std::env::temp_dir().join(format!("lsp-bench-{}-{round}.tags", std::process::id()));
+    record.client_hwm_kb = own_hwm_kb();
     let spawned_at = Instant::now();
     let child = Command::new(program)
         .args(["-R", "--languages=Python", "-f"])
@@ -977,13 +993,13 @@ fn run_ctags(args: &Args, root: &Path, program: &str, round: usize) -> RunRecord
         }
     };
     let pid = child.id();
+    let sampler = RssSampler::start(pid, Duration::from_millis(args.rss_interval_ms.max(1)));
     let exit = Waiter::start(pid);
     match exit.wait_at(secs(args.ready_timeout)) {
         Some((at, status)) => {
             record.wall_ms = Some(ms(at - spawned_at));
             record.spawn_to_ready_ms = record.wall_ms;
             record.root_maxrss_kb = Some(status.maxrss_kb);
-            record.peak_rss_tree_kb = Some(status.maxrss_kb);
             record.exit_status = Some(status.code);
             record.exit = "clean".to_owned();
             record.ok = status.code == 0;
@@ -998,6 +1014,10 @@ fn run_ctags(args: &Args, root: &Path, program: &str, round: usize) -> RunRecord
             record.error = Some(format!("ctags did not finish within {}s", args.ready_timeout));
         }
     }
+    let peak = sampler.stop();
+    record.peak_rss_tree_kb = Some(peak.peak_kb);
+    record.rss_samples = peak.samples;
+    record.max_tree_processes = peak.max_processes;
     if let Ok(text) = fs::read_to_string(&tags) {
         record.tags = Some(text.lines().filter(|l| !l.starts_with("!_")).count());
     }
@@ -1089,15 +1109,9 @@ const METRICS: &[Metric] = &[
     },
     Metric {
         key: "peak_rss_tree_kb",
-        label: "peak RSS, process tree (sampled; ctags: wait4)",
+        label: "peak RSS, process tree (sampled)",
         unit: Unit::Mib,
         get: |r| kb(r.peak_rss_tree_kb),
-    },
-    Metric {
-        key: "root_maxrss_kb",
-        label: "peak RSS, root process (wait4)",
-        unit: Unit::Mib,
-        get: |r| kb(r.root_maxrss_kb),
     },
 ];
 
