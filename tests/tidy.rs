@@ -30,6 +30,7 @@ fn every_module_starts_with_a_doc_paragraph() {
     let missing: Vec<_> = files("src", "rs")
         .into_iter()
         .chain(files("tests", "rs"))
+        .chain(files("bench", "rs"))
         .filter(|p| !std::fs::read_to_string(p).unwrap().trim_start().starts_with("//!"))
         .map(|p| relative(&p))
         .collect();
