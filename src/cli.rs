@@ -63,6 +63,8 @@ pub fn serve() -> ExitStatus {
         eprintln!("repolens speaks LSP on stdin/stdout; start it from an editor (see `repolens --help`)");
     }
     tracing::info!("repolens {} serving LSP on stdio", env!("CARGO_PKG_VERSION"));
+    // Compile the grammar queries while the client is still starting up.
+    crate::syntax::Languages::embedded().warm_up();
     crate::lsp::run_stdio(ServerOptions::default())
 }
 

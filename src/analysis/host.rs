@@ -11,7 +11,10 @@ use parking_lot::RwLock;
 
 use super::Analysis;
 use crate::{
-    syntax::{FileSummary, LanguageId, Languages, ParseBudget, SyntaxTree, input_edit, parse_rope},
+    syntax::{
+        FileSummary, Import, LanguageId, Languages, ParseBudget, SyntaxTree, Tag, changed_spans, input_edit,
+        merge_imports, merge_tags, parse_rope,
+    },
     text::{ContentChange, Document, PositionEncoding},
     workspace::{FileId, Skipped, Vfs, VfsPath, WorkspaceScan},
 };
@@ -22,17 +25,26 @@ pub struct OpenDocument {
     pub language: Option<LanguageId>,
     /// `None` for languages we do not parse, or when parsing was abandoned.
     pub tree: Option<SyntaxTree>,
+    /// Query results for this version, kept current edit by edit (see `syntax::merge_tags`).
+    queried: Option<Arc<(Vec<Tag>, Vec<Import>)>>,
     summary: OnceLock<Option<Arc<FileSummary>>>,
 }
 
 impl OpenDocument {
-    /// Symbols and references of this version, computed once by whoever asks first.
-    pub fn summary(&self, languages: &Languages) -> Option<Arc<FileSummary>> {
+    /// Symbols and references of this version, assembled once by whoever asks first.
+    pub fn summary(&self, _languages: &Languages) -> Option<Arc<FileSummary>> {
         self.summary
             .get_or_init(|| {
-                let (lang, tree) = (self.language?, self.tree.as_ref()?);
+                let (lang, tree, queried) = (self.language?, self.tree.as_ref()?, self.queried.as_ref()?);
                 let text = self.document.text();
-                Some(Arc::new(FileSummary::build(languages.get(lang), tree, &text)))
+                let (tags, imports) = (queried.0.clone(), queried.1.clone());
+                Some(Arc::new(FileSummary::assemble(
+                    lang,
+                    tags,
+                    imports,
+                    &text,
+                    tree.root_node().has_error(),
+                )))
             })
             .clone()
     }
@@ -106,12 +118,19 @@ impl AnalysisHost {
     pub fn open_document(&mut self, file: FileId, version: i32, text: &str, language: Option<LanguageId>) {
         let document = Document::new(text, version);
         let tree = language.and_then(|lang| self.parse(lang, &document, None));
+        let queried = match (language, &tree) {
+            (Some(lang), Some(tree)) => Some(Arc::new(self.query_all(lang, tree, text.as_bytes()))),
+            _ => None,
+        };
         self.live_versions.insert(file, version);
-        self.documents
-            .insert(file, Arc::new(OpenDocument { document, language, tree, summary: OnceLock::new() }));
+        self.documents.insert(
+            file,
+            Arc::new(OpenDocument { document, language, tree, queried, summary: OnceLock::new() }),
+        );
     }
 
-    /// Applies one `didChange` worth of edits, in order, and re-parses incrementally.
+    /// Applies one `didChange` worth of edits, in order, re-parses incrementally and brings the
+    /// query results up to date by re-querying only what changed.
     pub fn change_document(
         &mut self,
         file: FileId,
@@ -119,20 +138,45 @@ impl AnalysisHost {
         changes: &[ContentChange],
         encoding: PositionEncoding,
     ) -> Result<(), ChangeError> {
-        let current = self.documents.get(&file).ok_or(ChangeError::NotOpen)?;
+        let current = self.documents.get(&file).ok_or(ChangeError::NotOpen)?.clone();
         let mut document = current.document.clone();
-        let mut tree = current.tree.clone();
+        let mut edited = current.tree.clone();
         let language = current.language;
         let edits = document.apply_changes(changes, version, encoding);
-        if let Some(tree) = tree.as_mut() {
+        if let Some(tree) = edited.as_mut() {
             for edit in &edits {
                 tree.edit(&input_edit(edit));
             }
         }
-        let tree = language.and_then(|lang| self.parse(lang, &document, tree.as_ref()));
+        let tree = language.and_then(|lang| self.parse(lang, &document, edited.as_ref()));
+        let queried = match (language, &tree) {
+            (Some(lang), Some(new_tree)) => {
+                let text = document.text();
+                Some(Arc::new(match (&edited, &current.queried) {
+                    (Some(old_tree), Some(old)) => {
+                        let spans = changed_spans(old_tree, new_tree, &edits, text.len());
+                        let queries = self.languages.get(lang);
+                        let tags = queries.tags.collect_in(new_tree, text.as_bytes(), &spans);
+                        let imports = queries
+                            .imports
+                            .as_ref()
+                            .map(|q| q.collect_in(new_tree, text.as_bytes(), &spans))
+                            .unwrap_or_default();
+                        (
+                            merge_tags(&old.0, &edits, &spans, tags),
+                            merge_imports(&old.1, &edits, &spans, imports),
+                        )
+                    }
+                    _ => self.query_all(lang, new_tree, text.as_bytes()),
+                }))
+            }
+            _ => None,
+        };
         self.live_versions.insert(file, version);
-        self.documents
-            .insert(file, Arc::new(OpenDocument { document, language, tree, summary: OnceLock::new() }));
+        self.documents.insert(
+            file,
+            Arc::new(OpenDocument { document, language, tree, queried, summary: OnceLock::new() }),
+        );
         Ok(())
     }
 
@@ -184,6 +228,12 @@ impl AnalysisHost {
             index_ready: self.index_ready,
             live_versions: self.live_versions.clone(),
         }
+    }
+
+    fn query_all(&self, lang: LanguageId, tree: &SyntaxTree, text: &[u8]) -> (Vec<Tag>, Vec<Import>) {
+        let lang = self.languages.get(lang);
+        let imports = lang.imports.as_ref().map(|q| q.collect(tree, text)).unwrap_or_default();
+        (lang.tags.collect(tree, text), imports)
     }
 
     fn parse(&self, lang: LanguageId, document: &Document, old: Option<&SyntaxTree>) -> Option<SyntaxTree> {

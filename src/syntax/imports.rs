@@ -71,12 +71,31 @@ impl ImportsQuery {
 
     /// All imports of a tree, in document order (containers are filled in by the summary).
     pub fn collect(&self, tree: &SyntaxTree, text: &[u8]) -> Vec<Import> {
+        self.collect_spans(tree, text, None)
+    }
+
+    /// The imports whose statements meet any of `spans` (see `incremental.rs`).
+    pub fn collect_in(&self, tree: &SyntaxTree, text: &[u8], spans: &[TextRange]) -> Vec<Import> {
+        let mut out = Vec::new();
+        for span in spans {
+            for import in self.collect_spans(tree, text, Some(*span)) {
+                if !out.contains(&import) {
+                    out.push(import);
+                }
+            }
+        }
+        out.sort_by_key(|i| i.range.start);
+        out
+    }
+
+    fn collect_spans(&self, tree: &SyntaxTree, text: &[u8], span: Option<TextRange>) -> Vec<Import> {
         thread_local! {
             static CURSOR: RefCell<QueryCursor> = RefCell::new(QueryCursor::new());
         }
         let mut out = Vec::new();
         CURSOR.with(|cursor| {
             let mut cursor = cursor.borrow_mut();
+            cursor.set_byte_range(span.map_or(0..usize::MAX, |s| s.as_usize()));
             let mut matches = cursor.matches(&self.query, tree.root_node(), text);
             while let Some(m) = matches.next() {
                 let get = |index: Option<u32>| {

@@ -97,51 +97,69 @@ impl Language {
     }
 }
 
-/// All languages, with their queries compiled once and shared.
+/// All languages, with their queries compiled once and shared. The embedded set compiles on
+/// first use (tens of milliseconds), so that starting the server costs nothing; `warm_up`
+/// starts that work on a background thread.
 #[derive(Clone)]
 pub struct Languages {
-    languages: Arc<[Arc<Language>]>,
+    compiled: Arc<std::sync::OnceLock<Arc<[Arc<Language>]>>>,
 }
 
 impl Languages {
     /// The embedded queries only.
     pub fn embedded() -> Languages {
         static EMBEDDED: std::sync::OnceLock<Languages> = std::sync::OnceLock::new();
-        EMBEDDED.get_or_init(|| Languages::with_overrides(&[]).expect("embedded queries compile")).clone()
+        EMBEDDED.get_or_init(|| Languages { compiled: Arc::default() }).clone()
+    }
+
+    /// Compiles the queries now, on a background thread, unless that already happened.
+    pub fn warm_up(&self) {
+        let this = self.clone();
+        let _ = std::thread::Builder::new().name("repolens-warm-up".into()).spawn(move || {
+            this.get(LanguageId::Python);
+        });
     }
 
     /// The embedded queries, with the workspace's overrides in their place. An override that
     /// does not compile is an error naming the file and the query problem.
     pub fn with_overrides(overrides: &[QueryOverride]) -> anyhow::Result<Languages> {
-        let languages = LanguageId::ALL
-            .into_iter()
-            .map(|id| {
-                let grammar = id.grammar();
-                let source = |file: QueryFile| {
-                    let overridden = overrides.iter().find(|o| o.language == id && o.file == file);
-                    overridden.map(|o| o.source.as_str()).or_else(|| id.embedded_query(file))
-                };
-                let context =
-                    |file: QueryFile| format!("compiling grammars/{}/{}", id.name(), file.file_name());
-                let tags_source = source(QueryFile::Tags).unwrap_or("");
-                let tags = TagsQuery::new(&grammar, tags_source).with_context(|| context(QueryFile::Tags))?;
-                let imports = source(QueryFile::Imports)
-                    .map(|src| ImportsQuery::new(&grammar, src).with_context(|| context(QueryFile::Imports)))
-                    .transpose()?;
-                let tags_overridden = overrides.iter().any(|o| o.language == id && o.file == QueryFile::Tags);
-                Ok(Arc::new(Language { id, grammar, tags, imports, tags_overridden }))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Languages { languages: languages.into() })
+        if overrides.is_empty() {
+            return Ok(Languages::embedded());
+        }
+        let compiled = compile(overrides)?;
+        Ok(Languages { compiled: Arc::new(std::sync::OnceLock::from(compiled)) })
     }
 
     pub fn get(&self, id: LanguageId) -> &Arc<Language> {
-        self.languages.iter().find(|lang| lang.id == id).expect("every LanguageId is registered")
+        let all = self.compiled.get_or_init(|| compile(&[]).expect("embedded queries compile"));
+        all.iter().find(|lang| lang.id == id).expect("every LanguageId is registered")
     }
+}
+
+fn compile(overrides: &[QueryOverride]) -> anyhow::Result<Arc<[Arc<Language>]>> {
+    let languages = LanguageId::ALL
+        .into_iter()
+        .map(|id| {
+            let grammar = id.grammar();
+            let source = |file: QueryFile| {
+                let overridden = overrides.iter().find(|o| o.language == id && o.file == file);
+                overridden.map(|o| o.source.as_str()).or_else(|| id.embedded_query(file))
+            };
+            let context = |file: QueryFile| format!("compiling grammars/{}/{}", id.name(), file.file_name());
+            let tags_source = source(QueryFile::Tags).unwrap_or("");
+            let tags = TagsQuery::new(&grammar, tags_source).with_context(|| context(QueryFile::Tags))?;
+            let imports = source(QueryFile::Imports)
+                .map(|src| ImportsQuery::new(&grammar, src).with_context(|| context(QueryFile::Imports)))
+                .transpose()?;
+            let tags_overridden = overrides.iter().any(|o| o.language == id && o.file == QueryFile::Tags);
+            Ok(Arc::new(Language { id, grammar, tags, imports, tags_overridden }))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(languages.into())
 }
 
 impl std::fmt::Debug for Languages {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.languages.iter().map(|it| it.id)).finish()
+        f.debug_list().entries(LanguageId::ALL).finish()
     }
 }

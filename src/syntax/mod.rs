@@ -6,6 +6,7 @@
 //! time budget or a cancellation flag, in which case the file simply has no tree.
 
 mod imports;
+mod incremental;
 mod languages;
 mod outline;
 mod parse;
@@ -13,6 +14,7 @@ mod summary;
 mod tags;
 
 pub use imports::{Import, ImportsQuery};
+pub use incremental::{changed_spans, merge_imports, merge_tags};
 pub use languages::{Language, LanguageId, Languages, QueryFile, QueryOverride};
 pub use outline::quick_outline;
 pub use parse::{ParseBudget, SyntaxTree, input_edit, parse_rope, parse_text};

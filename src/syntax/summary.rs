@@ -58,13 +58,19 @@ impl FileSummary {
     pub fn build(lang: &Language, tree: &SyntaxTree, text: &str) -> FileSummary {
         let tags = lang.tags.collect(tree, text.as_bytes());
         let imports = lang.imports.as_ref().map(|q| q.collect(tree, text.as_bytes())).unwrap_or_default();
-        let mut summary = FileSummary::from_tags(
-            lang.id,
-            tags,
-            imports,
-            LineIndex::new(text),
-            tree.root_node().has_error(),
-        );
+        FileSummary::assemble(lang.id, tags, imports, text, tree.root_node().has_error())
+    }
+
+    /// A summary from query results already at hand (e.g. kept current incrementally).
+    pub fn assemble(
+        language: LanguageId,
+        tags: Vec<Tag>,
+        imports: Vec<Import>,
+        text: &str,
+        has_syntax_errors: bool,
+    ) -> FileSummary {
+        let mut summary =
+            FileSummary::from_tags(language, tags, imports, LineIndex::new(text), has_syntax_errors);
         for reference in &mut summary.references {
             reference.receiver = receiver_of(text, reference);
         }

@@ -157,13 +157,37 @@ impl TagsQuery {
 
     /// All tags of a tree, sorted by name position.
     pub fn collect(&self, tree: &SyntaxTree, text: &[u8]) -> Vec<Tag> {
+        self.run(&self.query, tree, text)
+    }
+
+    /// The tags of matches that meet any of `spans` (see `incremental.rs`).
+    pub fn collect_in(&self, tree: &SyntaxTree, text: &[u8], spans: &[TextRange]) -> Vec<Tag> {
+        let mut all = Vec::new();
+        for span in spans {
+            all.extend(self.run_in(&self.query, tree, text, Some(*span)));
+        }
+        dedup_tags(all)
+    }
+
+    fn run(&self, query: &Query, tree: &SyntaxTree, text: &[u8]) -> Vec<Tag> {
+        dedup_tags(self.run_in(query, tree, text, None))
+    }
+
+    fn run_in(
+        &self,
+        query: &Query,
+        tree: &SyntaxTree,
+        text: &[u8],
+        span: Option<TextRange>,
+    ) -> Vec<(Tag, usize)> {
         thread_local! {
             static CURSOR: RefCell<QueryCursor> = RefCell::new(QueryCursor::new());
         }
         let mut found: Vec<(Tag, usize)> = Vec::new();
         CURSOR.with(|cursor| {
             let mut cursor = cursor.borrow_mut();
-            let mut matches = cursor.matches(&self.query, tree.root_node(), text);
+            cursor.set_byte_range(span.map_or(0..usize::MAX, |s| s.as_usize()));
+            let mut matches = cursor.matches(query, tree.root_node(), text);
             while let Some(m) = matches.next() {
                 let mut tag: Option<(TagKind, Node)> = None;
                 let mut name_node = None;
@@ -201,15 +225,7 @@ impl TagsQuery {
                 ));
             }
         });
-        found.sort_by_key(|(tag, pattern)| {
-            (tag.name_range, matches!(tag.kind, TagKind::Reference(_)), *pattern)
-        });
-        found.dedup_by(|(later, _), (earlier, _)| {
-            later.name_range == earlier.name_range
-                && matches!(later.kind, TagKind::Reference(_))
-                    == matches!(earlier.kind, TagKind::Reference(_))
-        });
-        found.into_iter().map(|(tag, _)| tag).collect()
+        found
     }
 
     fn doc_text(&self, docs: &[Node], text: &[u8], info: &PatternInfo) -> Option<Box<str>> {
@@ -231,6 +247,16 @@ impl TagsQuery {
         let cleaned = clean_doc(&joined);
         (!cleaned.is_empty()).then(|| cleaned.into())
     }
+}
+
+/// One tag per name (definitions and references apart), from the earliest pattern; sorted.
+fn dedup_tags(mut found: Vec<(Tag, usize)>) -> Vec<Tag> {
+    found.sort_by_key(|(tag, pattern)| (tag.name_range, matches!(tag.kind, TagKind::Reference(_)), *pattern));
+    found.dedup_by(|(later, _), (earlier, _)| {
+        later.name_range == earlier.name_range
+            && matches!(later.kind, TagKind::Reference(_)) == matches!(earlier.kind, TagKind::Reference(_))
+    });
+    found.into_iter().map(|(tag, _)| tag).collect()
 }
 
 /// Docs directly above `anchor` with no blank line between them (tree-sitter-tags' rule).
