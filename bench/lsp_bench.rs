@@ -126,6 +126,10 @@ struct Args {
     /// Keep each server's stderr in this directory (`NAME-ROUND.stderr`); discarded otherwise.
     #[arg(long)]
     server_logs: Option<PathBuf>,
+    /// Seconds to wait after index ready before the warm and edit phases, so that they measure
+    /// a settled server (background indexing done) rather than the first seconds after start.
+    #[arg(long, default_value_t = 0.0)]
+    settle: f64,
 }
 
 /// Something to measure: an LSP server, or the ctags floor.
@@ -472,6 +476,10 @@ fn drive(
             }
             Err(_) => {}
         }
+    }
+
+    if args.settle > 0.0 {
+        thread::sleep(Duration::from_secs_f64(args.settle));
     }
 
     // 3. warm workspace/symbol.

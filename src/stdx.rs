@@ -37,6 +37,17 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// Lowers the calling thread's scheduling priority (nice +10) so that background work, such as
+/// indexing a whole repository, yields the CPU to requests the user is waiting for. Linux nice
+/// values are per thread; elsewhere this does nothing.
+pub fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority has no memory-safety preconditions; gettid names the calling thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+    }
+}
+
 /// The message of a caught panic payload.
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {

@@ -84,6 +84,7 @@ pub fn scan_files(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("repolens-scan-{i}"))
+        .start_handler(|_| crate::stdx::lower_thread_priority())
         .build()
         .ok()?;
     let files: Vec<ScannedFile> = pool.install(|| {
