@@ -288,6 +288,7 @@ fn time(tree: &Path, rounds: usize) -> anyhow::Result<()> {
 
     let (mut parse_best, mut metrics_best) = (Duration::MAX, Duration::MAX);
     let (mut functions, mut sloc) = (0, 0);
+    let (mut walk_best, mut nodes) = (Duration::MAX, 0);
     for _ in 0..rounds {
         let start = Instant::now();
         let trees: Vec<_> =
@@ -305,6 +306,15 @@ fn time(tree: &Path, rounds: usize) -> anyhow::Result<()> {
         }
         metrics_best = metrics_best.min(start.elapsed());
         (functions, sloc) = (n_functions, n_sloc);
+
+        // The floor: visiting every node once with a cursor and doing nothing.
+        let start = Instant::now();
+        let mut n_nodes = 0usize;
+        for tree in trees.iter().flatten() {
+            n_nodes += bare_walk(tree);
+        }
+        walk_best = walk_best.min(start.elapsed());
+        nodes = n_nodes;
     }
     println!(
         "{}: {} files, {:.1} MB, {} lines ({} SLOC), {} functions",
@@ -321,5 +331,29 @@ fn time(tree: &Path, rounds: usize) -> anyhow::Result<()> {
         metrics_best.as_secs_f64() * 1e3,
         metrics_best.as_secs_f64() * 1e6 / functions.max(1) as f64
     );
+    println!(
+        "  of which the floor, a bare cursor walk over all {nodes} nodes: {:.1} ms",
+        walk_best.as_secs_f64() * 1e3
+    );
     Ok(())
+}
+
+fn bare_walk(tree: &tree_sitter::Tree) -> usize {
+    let mut cursor = tree.walk();
+    let mut n = 1;
+    loop {
+        if cursor.goto_first_child() {
+            n += 1;
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                n += 1;
+                break;
+            }
+            if !cursor.goto_parent() {
+                return n;
+            }
+        }
+    }
 }

@@ -190,6 +190,7 @@ enum Kind {
     Assert,
     Return,
     Identifier,
+    String,
     /// A parameter form other than a bare identifier (`x: int`, `x=1`, `*args`, `**kw` …).
     Param,
 }
@@ -280,6 +281,7 @@ impl PythonKinds {
                     "assert_statement" => Kind::Assert,
                     "return_statement" => Kind::Return,
                     "identifier" => Kind::Identifier,
+                    "string" => Kind::String,
                     "typed_parameter"
                     | "default_parameter"
                     | "typed_default_parameter"
@@ -303,7 +305,11 @@ impl PythonKinds {
     }
 
     fn kind(&self, node: Node<'_>) -> Kind {
-        self.by_id.get(node.kind_id() as usize).copied().unwrap_or_default()
+        match node.kind_id() {
+            // tree-sitter's builtin error symbol is outside the grammar's id range.
+            u16::MAX => Kind::Error,
+            id => self.by_id.get(id as usize).copied().unwrap_or_default(),
+        }
     }
 }
 
@@ -505,7 +511,11 @@ impl<'t, 'a> Walker<'t, 'a> {
             }
         }
         self.path.push(entry);
-        !self.frames.is_empty() || kind.may_hold_definitions()
+        match kind {
+            // Only f-strings hold expressions; other strings need not be walked token by token.
+            Kind::String => !self.frames.is_empty() && is_f_string(self.text.as_bytes(), node.start_byte()),
+            _ => !self.frames.is_empty() || kind.may_hold_definitions(),
+        }
     }
 
     fn leave(&mut self) {
@@ -727,6 +737,16 @@ impl<'t, 'a> Walker<'t, 'a> {
         }
         n
     }
+}
+
+/// Whether the string literal starting at `start` has an `f` among its prefix letters
+/// (`f"…"`, `rf'…'`, `Fr"""…"""`).
+fn is_f_string(text: &[u8], start: usize) -> bool {
+    text.get(start..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|b| b.is_ascii_alphabetic())
+        .any(|b| matches!(b, b'f' | b'F'))
 }
 
 /// The single named child that is not a comment, if there is exactly one.
