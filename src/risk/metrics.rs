@@ -236,6 +236,7 @@ struct PythonKinds {
 }
 
 impl PythonKinds {
+    /// Built from the first grammar seen: there is one Python grammar, compiled in.
     fn get(grammar: &tree_sitter::Language) -> &'static PythonKinds {
         static KINDS: OnceLock<PythonKinds> = OnceLock::new();
         KINDS.get_or_init(|| PythonKinds::new(grammar))
