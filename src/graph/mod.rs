@@ -12,15 +12,12 @@
 mod modules;
 mod pagerank;
 mod resolve;
+mod store;
 
 use std::sync::Arc;
 
-use petgraph::{
-    Direction,
-    stable_graph::{EdgeIndex, NodeIndex, StableDiGraph},
-    visit::{EdgeRef, IntoEdgeReferences},
-};
 use rustc_hash::{FxHashMap, FxHashSet};
+use store::{EdgeIx, NodeIx, Store};
 
 pub use pagerank::Ranks;
 
@@ -81,10 +78,10 @@ struct FileEntry {
     summary: Arc<FileSummary>,
     is_test: bool,
     module_names: Vec<String>,
-    module_node: NodeIndex,
-    symbol_nodes: Vec<NodeIndex>,
+    module_node: NodeIx,
+    symbol_nodes: Vec<NodeIx>,
     /// Edges made by resolving this file's references and imports (not `contains`).
-    resolved_edges: Vec<EdgeIndex>,
+    resolved_edges: Vec<(EdgeIx, NodeIx, NodeIx)>,
     deps: Deps,
     scope: resolve::ScopeTable,
 }
@@ -99,14 +96,14 @@ struct Deps {
 
 #[derive(Clone, Default)]
 pub struct SymbolGraph {
-    graph: StableDiGraph<Node, Edge>,
+    graph: Store<Node, Edge>,
     files: FxHashMap<FileId, FileEntry>,
     modules: modules::ModuleIndex,
     package_dirs: FxHashSet<String>,
     /// Top-level functions and classes by name, for by-name guesses at bare names.
-    globals_by_name: FxHashMap<Box<str>, Vec<NodeIndex>>,
+    globals_by_name: FxHashMap<Box<str>, Vec<NodeIx>>,
     /// Methods and fields by name, for guesses at `obj.name` with an unknown `obj`.
-    members_by_name: FxHashMap<Box<str>, Vec<NodeIndex>>,
+    members_by_name: FxHashMap<Box<str>, Vec<NodeIx>>,
     file_dependents: FxHashMap<FileId, FxHashSet<FileId>>,
     module_dependents: FxHashMap<String, FxHashSet<FileId>>,
     name_dependents: FxHashMap<Box<str>, FxHashSet<FileId>>,
@@ -153,6 +150,18 @@ impl SymbolGraph {
         {
             // Package structure changed: module names of other files change with it.
             return self.rebuild_with(Some((file, rel_path, summary)), None);
+        }
+        if let Some(entry) = self.files.get_mut(&file)
+            && entry.rel_path == rel_path
+            && interface(&entry.summary) == interface(&summary)
+        {
+            // Same symbols, imports and bases: nothing another file resolved through this one
+            // can change, and symbol `i` is still node `i`. Only this file's own edges move.
+            entry.scope = resolve::ScopeTable::new(&summary);
+            entry.summary = summary;
+            self.clear_resolution(file);
+            self.resolve_file(file);
+            return UpdateStats { resolved_files: 1, rebuilt: false };
         }
         let old_summary = self
             .files
@@ -315,8 +324,8 @@ impl SymbolGraph {
     /// Removes the edges a file's resolution made and forgets what it consulted.
     fn clear_resolution(&mut self, file: FileId) {
         let Some(entry) = self.files.get_mut(&file) else { return };
-        for edge in entry.resolved_edges.drain(..) {
-            self.graph.remove_edge(edge);
+        for (edge, from, to) in entry.resolved_edges.drain(..) {
+            self.graph.remove_edge_between(edge, from, to);
         }
         let deps = std::mem::take(&mut entry.deps);
         for consulted in deps.files {
@@ -340,7 +349,7 @@ impl SymbolGraph {
         let (edges, deps) = resolve::resolve(self, file);
         let mut made = Vec::with_capacity(edges.len());
         for ((from, to, kind), (confidence, count)) in edges {
-            made.push(self.graph.add_edge(from, to, Edge { kind, confidence, count }));
+            made.push((self.graph.add_edge(from, to, Edge { kind, confidence, count }), from, to));
         }
         for &consulted in &deps.files {
             if consulted != file {
@@ -374,7 +383,7 @@ impl SymbolGraph {
     }
 
     pub fn node(&self, id: NodeId) -> Option<&Node> {
-        self.graph.node_weight(NodeIndex::new(id.0 as usize))
+        self.graph.node(NodeIx(id.0))
     }
 
     pub fn module_node(&self, file: FileId) -> Option<NodeId> {
@@ -410,15 +419,11 @@ impl SymbolGraph {
     }
 
     pub fn edges_from(&self, id: NodeId) -> impl Iterator<Item = (NodeId, &Edge)> + '_ {
-        self.graph
-            .edges_directed(NodeIndex::new(id.0 as usize), Direction::Outgoing)
-            .map(|e| (to_id(e.target()), e.weight()))
+        self.graph.outgoing(NodeIx(id.0)).map(|(to, e)| (to_id(to), e))
     }
 
     pub fn edges_to(&self, id: NodeId) -> impl Iterator<Item = (NodeId, &Edge)> + '_ {
-        self.graph
-            .edges_directed(NodeIndex::new(id.0 as usize), Direction::Incoming)
-            .map(|e| (to_id(e.source()), e.weight()))
+        self.graph.incoming(NodeIx(id.0)).map(|(from, e)| (to_id(from), e))
     }
 
     /// Every edge as `(from key, to key, kind, count, confidence)`, sorted: two graphs over the
@@ -426,11 +431,10 @@ impl SymbolGraph {
     pub fn canonical_edges(&self) -> Vec<(String, String, EdgeKind, u32, u32)> {
         let mut out: Vec<_> = self
             .graph
-            .edge_references()
-            .filter_map(|e| {
-                let from = self.node_key(to_id(e.source()))?;
-                let to = self.node_key(to_id(e.target()))?;
-                let w = e.weight();
+            .edges()
+            .filter_map(|(from, to, w)| {
+                let from = self.node_key(to_id(from))?;
+                let to = self.node_key(to_id(to))?;
                 Some((from, to, w.kind, w.count, (w.confidence * 1000.0).round() as u32))
             })
             .collect();
@@ -444,8 +448,8 @@ impl SymbolGraph {
     }
 }
 
-fn to_id(index: NodeIndex) -> NodeId {
-    NodeId(index.index() as u32)
+fn to_id(index: NodeIx) -> NodeId {
+    NodeId(index.0)
 }
 
 fn node_kind(kind: SymbolKind) -> NodeKind {
@@ -488,4 +492,28 @@ fn by_name_counts(summary: &FileSummary) -> (FxHashMap<Box<str>, usize>, FxHashM
         }
     }
     (globals, members)
+}
+
+/// What other files can see of a file: every symbol's qualified name and kind (in order, so
+/// equal interfaces mean symbol `i` is the same symbol), module-level imports (re-exports), and
+/// the bases of its classes (inherited members). Bodies are not part of it.
+fn interface(summary: &FileSummary) -> Vec<String> {
+    let mut out: Vec<String> = (0..summary.symbols.len())
+        .map(|i| format!("{:?} {}", summary.symbols[i].kind, summary.qualified_name(i)))
+        .collect();
+    out.extend(
+        summary
+            .imports
+            .iter()
+            .filter(|i| i.container.is_none())
+            .map(|i| format!("import {} {} {:?} {:?} {}", i.level, i.module, i.name, i.alias, i.wildcard)),
+    );
+    out.extend(
+        summary
+            .references
+            .iter()
+            .filter(|r| r.kind == crate::syntax::ReferenceKind::Class)
+            .map(|r| format!("base {:?} {:?} {}", r.container, r.receiver, r.name)),
+    );
+    out
 }

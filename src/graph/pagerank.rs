@@ -1,13 +1,10 @@
 //! Personalized PageRank over the symbol graph: sparse power iteration, warm-started from a
 //! previous result so that an update costs a few iterations instead of a full run.
 
-use petgraph::{
-    stable_graph::{NodeIndex, StableDiGraph},
-    visit::{EdgeRef, IntoEdgeReferences},
+use super::{
+    Edge, EdgeKind, Node, NodeId,
+    store::{NodeIx, Store},
 };
-use rustc_hash::FxHashMap;
-
-use super::{Edge, EdgeKind, Node, NodeId};
 
 const DAMPING: f64 = 0.85;
 const TOLERANCE: f64 = 1e-6;
@@ -16,7 +13,7 @@ const MAX_ITERATIONS: usize = 100;
 /// Scores by node; they sum to 1.
 #[derive(Clone, Debug, Default)]
 pub struct Ranks {
-    scores: FxHashMap<NodeId, f64>,
+    scores: rustc_hash::FxHashMap<NodeId, f64>,
     pub iterations: usize,
 }
 
@@ -45,22 +42,22 @@ fn weight(edge: &Edge) -> f64 {
 /// PageRank where the walk restarts at `seeds` (weighted), or uniformly when there are none.
 /// Walks follow edges in both directions — a function matters if it uses or is used by what
 /// matters — with the used side weighted higher.
-pub(super) fn pagerank(
-    graph: &StableDiGraph<Node, Edge>,
-    seeds: &[(NodeId, f64)],
-    warm: Option<&Ranks>,
-) -> Ranks {
-    let indices: Vec<NodeIndex> = graph.node_indices().collect();
+pub(super) fn pagerank(graph: &Store<Node, Edge>, seeds: &[(NodeId, f64)], warm: Option<&Ranks>) -> Ranks {
+    let indices: Vec<NodeIx> = graph.nodes().map(|(ix, _)| ix).collect();
     let n = indices.len();
     if n == 0 {
         return Ranks::default();
     }
-    let dense: FxHashMap<NodeIndex, usize> = indices.iter().enumerate().map(|(i, &ix)| (ix, i)).collect();
+    // Dense positions for the node ids in use (ids have holes where nodes were removed).
+    let mut dense = vec![usize::MAX; graph.node_bound()];
+    for (i, ix) in indices.iter().enumerate() {
+        dense[ix.0 as usize] = i;
+    }
     // Sparse transition lists: for each node, (neighbour, weight), normalized per node.
     let mut out: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
-    for edge in graph.edge_references() {
-        let (Some(&a), Some(&b)) = (dense.get(&edge.source()), dense.get(&edge.target())) else { continue };
-        let w = weight(edge.weight());
+    for (from, to, edge) in graph.edges() {
+        let (a, b) = (dense[from.0 as usize], dense[to.0 as usize]);
+        let w = weight(edge);
         out[a].push((b, w));
         out[b].push((a, w * 0.5));
     }
@@ -76,7 +73,7 @@ pub(super) fn pagerank(
     let seed_total: f64 = seeds.iter().map(|(_, w)| w.max(0.0)).sum();
     if seed_total > 0.0 {
         for (node, w) in seeds {
-            if let Some(&i) = dense.get(&NodeIndex::new(node.0 as usize)) {
+            if let Some(&i) = dense.get(node.0 as usize).filter(|&&i| i != usize::MAX) {
                 restart[i] += w.max(0.0) / seed_total;
             }
         }
@@ -86,7 +83,7 @@ pub(super) fn pagerank(
     }
     let mut rank: Vec<f64> = match warm {
         Some(previous) => {
-            let mut v: Vec<f64> = indices.iter().map(|&ix| previous.get(NodeId(ix.index() as u32))).collect();
+            let mut v: Vec<f64> = indices.iter().map(|&ix| previous.get(NodeId(ix.0))).collect();
             let total: f64 = v.iter().sum();
             if total > 0.0 {
                 v.iter_mut().for_each(|x| *x /= total);
@@ -121,8 +118,5 @@ pub(super) fn pagerank(
             break;
         }
     }
-    Ranks {
-        scores: indices.iter().zip(rank).map(|(&ix, s)| (NodeId(ix.index() as u32), s)).collect(),
-        iterations,
-    }
+    Ranks { scores: indices.iter().zip(rank).map(|(&ix, s)| (NodeId(ix.0), s)).collect(), iterations }
 }

@@ -1,10 +1,9 @@
 //! Resolving one file's imports and references to nodes, the way Python looks names up, and
 //! recording what was consulted so that updates know whom to re-resolve.
 
-use petgraph::stable_graph::NodeIndex;
 use rustc_hash::FxHashMap;
 
-use super::{Deps, EdgeKind, MAX_BY_NAME_CANDIDATES, SymbolGraph, modules};
+use super::{Deps, EdgeKind, MAX_BY_NAME_CANDIDATES, SymbolGraph, modules, store::NodeIx};
 use crate::{
     syntax::{FileSummary, Import, ReferenceKind, SymbolKind},
     workspace::FileId,
@@ -70,7 +69,7 @@ enum Lookup {
     Unknown,
 }
 
-pub(super) type EdgeMap = FxHashMap<(NodeIndex, NodeIndex, EdgeKind), (f32, u32)>;
+pub(super) type EdgeMap = FxHashMap<(NodeIx, NodeIx, EdgeKind), (f32, u32)>;
 
 pub(super) fn resolve(graph: &SymbolGraph, file: FileId) -> (EdgeMap, Deps) {
     let mut resolver = Resolver { graph, file, deps: Deps::default(), edges: EdgeMap::default() };
@@ -143,19 +142,19 @@ impl Resolver<'_> {
         }
     }
 
-    fn add_edge(&mut self, from: NodeIndex, to: NodeIndex, kind: EdgeKind, confidence: f32) {
+    fn add_edge(&mut self, from: NodeIx, to: NodeIx, kind: EdgeKind, confidence: f32) {
         let entry = self.edges.entry((from, to, kind)).or_insert((confidence, 0));
         entry.0 = entry.0.max(confidence);
         entry.1 += 1;
     }
 
-    fn source_node(&self, container: Option<u32>) -> NodeIndex {
+    fn source_node(&self, container: Option<u32>) -> NodeIx {
         let entry = &self.graph.files[&self.file];
         container.map_or(entry.module_node, |c| entry.symbol_nodes[c as usize])
     }
 
     /// The innermost enclosing test (a `test*` function or `Test*` class), else the module.
-    fn tester_node(&self, summary: &FileSummary, container: Option<u32>) -> NodeIndex {
+    fn tester_node(&self, summary: &FileSummary, container: Option<u32>) -> NodeIx {
         let mut current = container;
         while let Some(idx) = current {
             let symbol = &summary.symbols[idx as usize];
@@ -172,7 +171,7 @@ impl Resolver<'_> {
         self.source_node(None)
     }
 
-    fn node_of(&self, target: Target) -> Option<NodeIndex> {
+    fn node_of(&self, target: Target) -> Option<NodeIx> {
         match target {
             Target::Module(file) => self.graph.files.get(&file).map(|e| e.module_node),
             Target::Symbol(file, idx) => self.graph.files.get(&file)?.symbol_nodes.get(idx as usize).copied(),
@@ -503,7 +502,7 @@ impl Resolver<'_> {
         nodes
             .iter()
             .filter_map(|&n| {
-                let node = self.graph.graph.node_weight(n)?;
+                let node = self.graph.graph.node(n)?;
                 Some((Target::Symbol(node.file, node.symbol?), confidence))
             })
             .collect()
