@@ -74,3 +74,54 @@ proptest! {
         prop_assert_eq!(&*analysis.file_summary(file).unwrap(), &fresh_summary);
     }
 }
+
+/// Edits that keep the file valid Python, so the incremental query path (not the full-query
+/// fallback for broken trees) is what gets checked.
+fn valid_edit() -> impl Strategy<Value = (usize, &'static str)> {
+    (
+        0usize..40,
+        prop::sample::select(vec![
+            "    helper = compute(1)\n",
+            "    def extra(self):\n        return self.size\n",
+            "    \"\"\"A docstring.\"\"\"\n",
+            "    other = Shape()\n",
+            "    if x:\n        print(x)\n",
+        ]),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn incremental_queries_on_valid_code_equal_a_full_run(edits in prop::collection::vec(valid_edit(), 1..15)) {
+        let languages = Languages::embedded();
+        let mut host = AnalysisHost::new(languages.clone(), Vec::new());
+        let file = host.file_id(VfsPath::Virtual("untitled:valid.py".into()));
+        let seed = "class Shape:\n    size = 1\n\n    def area(self, x=None):\n        return compute(self.size) * x\n";
+        host.open_document(file, 0, seed, Some(LanguageId::Python));
+        let mut text = seed.to_owned();
+        for (version, (line, insert)) in edits.into_iter().enumerate() {
+            // Insert whole lines after the class header or after a line that ends a statement
+            // at method-body depth, which keeps the class valid.
+            let starts: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+            let candidates: Vec<usize> = starts
+                .iter()
+                .copied()
+                .filter(|&s| s > 0 && s < text.len() && text[s..].starts_with("    ") && !text[s..].starts_with("     "))
+                .collect();
+            let at = candidates[line % candidates.len()];
+            let index = LineIndex::new(&text);
+            let pos = index.position(at as u32, PositionEncoding::Utf16);
+            text.insert_str(at, insert);
+            let change = ContentChange { range: Some(WideRange { start: pos, end: pos }), text: insert.to_owned() };
+            host.change_document(file, version as i32 + 1, &[change], PositionEncoding::Utf16).unwrap();
+        }
+        let analysis = host.snapshot();
+        let doc = analysis.document(file).unwrap();
+        prop_assert!(!doc.tree.as_ref().unwrap().root_node().has_error(), "the edits keep the file valid:\n{}", text);
+        let lang = languages.get(LanguageId::Python);
+        let fresh = parse_text(lang, &text, None, ParseBudget::default()).unwrap();
+        prop_assert_eq!(&*analysis.file_summary(file).unwrap(), &FileSummary::build(lang, &fresh, &text));
+    }
+}

@@ -148,12 +148,21 @@ impl AnalysisHost {
                 tree.edit(&input_edit(edit));
             }
         }
-        let tree = language.and_then(|lang| self.parse(lang, &document, edited.as_ref()));
+        // Reusing a tree that holds error recovery can give a different tree than a fresh
+        // parse (tree-sitter-python's string scanner, seen in the property tests), so a
+        // broken tree is not reused: correctness first, speed for the common valid case.
+        let reusable = edited.as_ref().filter(|t| !t.root_node().has_error());
+        let tree = language.and_then(|lang| self.parse(lang, &document, reusable));
         let queried = match (language, &tree) {
             (Some(lang), Some(new_tree)) => {
                 let text = document.text();
                 Some(Arc::new(match (&edited, &current.queried) {
-                    (Some(old_tree), Some(old)) => {
+                    // tree-sitter's changed ranges can miss what error recovery rearranged (a
+                    // closing quote turns recovered code before it into a string), so broken
+                    // trees on either side get a full query.
+                    (Some(old_tree), Some(old))
+                        if !old_tree.root_node().has_error() && !new_tree.root_node().has_error() =>
+                    {
                         let spans = changed_spans(old_tree, new_tree, &edits, text.len());
                         let queries = self.languages.get(lang);
                         let tags = queries.tags.collect_in(new_tree, text.as_bytes(), &spans);

@@ -104,17 +104,17 @@ impl<N, E> Store<N, E> {
         let Some(slot) = self.edges.get_mut(id.0 as usize).and_then(Option::take) else { return };
         let out = &mut self.outgoing[slot.from.0 as usize];
         out.swap_remove(slot.out_pos as usize);
-        if let Some(&moved) = out.get(slot.out_pos as usize) {
-            if let Some(m) = self.edges[moved.0 as usize].as_mut() {
-                m.out_pos = slot.out_pos;
-            }
+        if let Some(&moved) = out.get(slot.out_pos as usize)
+            && let Some(m) = self.edges[moved.0 as usize].as_mut()
+        {
+            m.out_pos = slot.out_pos;
         }
         let inc = &mut self.incoming[slot.to.0 as usize];
         inc.swap_remove(slot.in_pos as usize);
-        if let Some(&moved) = inc.get(slot.in_pos as usize) {
-            if let Some(m) = self.edges[moved.0 as usize].as_mut() {
-                m.in_pos = slot.in_pos;
-            }
+        if let Some(&moved) = inc.get(slot.in_pos as usize)
+            && let Some(m) = self.edges[moved.0 as usize].as_mut()
+        {
+            m.in_pos = slot.in_pos;
         }
         self.free_edges.push(id.0);
         self.edge_count -= 1;

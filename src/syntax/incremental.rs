@@ -7,6 +7,10 @@
 //! whose other captures lie outside it — a class's docstring, its other fields); every other
 //! tag is the old one moved by the edits. Fresh results win where both exist. The property test
 //! in `tests/syntax_properties.rs` checks the outcome equals a full run after random edits.
+//!
+//! Only for trees without syntax errors: tree-sitter's changed ranges can miss what error
+//! recovery rearranged (closing a string turns recovered code before the edit into string
+//! content), so callers re-run the full queries when either tree has an error.
 
 use super::{Import, SyntaxTree, Tag, TagKind};
 use crate::text::{Edit, TextRange};
