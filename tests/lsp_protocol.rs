@@ -247,12 +247,17 @@ fn indexing_reports_progress_to_clients_that_support_it() {
         .collect();
     assert_eq!(kinds.first().map(String::as_str), Some("begin"));
     assert!(kinds.iter().any(|k| k == "report"), "{kinds:?}");
-    let last_report = client
+    let reports: Vec<&Value> = client
         .notifications
         .iter()
-        .rfind(|n| n["method"] == "$/progress" && n["params"]["value"]["kind"] == "report")
-        .unwrap();
-    assert_eq!(last_report["params"]["value"]["percentage"], 100);
+        .filter(|n| n["method"] == "$/progress" && n["params"]["value"]["kind"] == "report")
+        .map(|n| &n["params"]["value"])
+        .collect();
+    let percents: Vec<u64> = reports.iter().filter_map(|r| r["percentage"].as_u64()).collect();
+    assert!(percents.windows(2).all(|w| w[0] <= w[1]), "progress went backwards: {percents:?}");
+    let last = reports.last().unwrap();
+    assert_eq!(last["message"], "building the symbol graph");
+    assert_eq!(last["percentage"], 90);
     assert_eq!(client.shutdown_and_exit(), 0);
 }
 
@@ -363,4 +368,36 @@ fn requests_after_shutdown_are_refused() {
     assert_eq!(response["error"]["code"], -32600);
     client.notify("exit", Value::Null);
     assert_eq!(client.wait_exit(), 0);
+}
+
+#[test]
+fn status_reports_phases_and_the_graph_follows_edits() {
+    let fixture = write_fixture(PROJECT);
+    let builder = TestServerBuilder::default().progress(true).root_uri(fixture.root_uri());
+    let mut client = builder.start_in_process_for_test();
+    let init = client.initialize(&builder);
+    assert_eq!(init["capabilities"]["experimental"]["repolens"]["status"], true);
+    client.wait_notification("$/progress", |p| p["value"]["kind"] == "end");
+    let status = client.request_ok("repolens/status", Value::Null);
+    assert_eq!(status["indexReady"], true);
+    assert_eq!(status["files"], 3);
+    assert_eq!(status["graph"]["files"], 3);
+    assert!(status["phases"]["parseMs"].is_number() && status["phases"]["graphMs"].is_number(), "{status}");
+    // views.py imports and calls QuerySet.filter; removing the call removes graph edges once
+    // the edit settles.
+    let edges_before = status["graph"]["edges"].as_u64().unwrap();
+    let uri = fixture.uri("app/views.py");
+    open(&mut client, &uri, &fixture.read("app/views.py"));
+    change(&mut client, &uri, 2, json!([{ "text": "def query_view(request):\n    return None\n" }]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let status = client.request_ok("repolens/status", Value::Null);
+        let edges = status["graph"]["edges"].as_u64().unwrap();
+        if status["pendingModelUpdates"] == 0 && edges < edges_before {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the graph never followed the edit: {status}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(client.shutdown_and_exit(), 0);
 }

@@ -9,7 +9,7 @@ use std::{
 use dashmap::DashMap;
 use parking_lot::RwLock;
 
-use super::Analysis;
+use super::{Analysis, FileSource, RepoModel};
 use crate::{
     syntax::{
         FileSummary, Import, LanguageId, Languages, ParseBudget, SyntaxTree, Tag, changed_spans, input_edit,
@@ -77,6 +77,7 @@ pub struct AnalysisHost {
     index_ready: bool,
     /// Current version of each open document, readable by snapshots to see they are stale.
     live_versions: Arc<DashMap<FileId, i32>>,
+    model: Arc<RepoModel>,
 }
 
 impl AnalysisHost {
@@ -89,7 +90,40 @@ impl AnalysisHost {
             index: imbl::HashMap::new(),
             index_ready: false,
             live_versions: Arc::default(),
+            model: Arc::default(),
         }
+    }
+
+    pub fn model(&self) -> &Arc<RepoModel> {
+        &self.model
+    }
+
+    /// Workspace-relative, `/`-separated path of a file under one of the roots.
+    pub fn rel_path(&self, file: FileId) -> Option<String> {
+        let vfs = self.vfs.read();
+        let path = vfs.path(file).as_disk()?;
+        let relative = self.roots.iter().find_map(|root| path.strip_prefix(root).ok())?;
+        Some(relative.to_string_lossy().replace('\\', "/"))
+    }
+
+    /// Where the model should read a file from: the open document if there is one (its text
+    /// wins), else the index's summary of the disk.
+    pub fn file_source(&self, file: FileId) -> Option<FileSource> {
+        match self.documents.get(&file) {
+            Some(doc) => Some(FileSource::Open(doc.clone())),
+            None => self.index.get(&file).map(|s| FileSource::Disk(s.clone())),
+        }
+    }
+
+    /// Every workspace file the model should contain, with its source.
+    pub fn model_sources(&self) -> Vec<(FileId, String, FileSource)> {
+        let mut files: Vec<FileId> = self.index.keys().copied().collect();
+        files.extend(self.documents.keys().filter(|f| !self.index.contains_key(f)).copied());
+        files.sort();
+        files
+            .into_iter()
+            .filter_map(|file| Some((file, self.rel_path(file)?, self.file_source(file)?)))
+            .collect()
     }
 
     pub fn languages(&self) -> &Languages {
@@ -105,6 +139,10 @@ impl AnalysisHost {
             return id;
         }
         self.vfs.write().intern(path)
+    }
+
+    pub fn open_documents(&self) -> usize {
+        self.documents.len()
     }
 
     pub fn is_open(&self, file: FileId) -> bool {
@@ -236,6 +274,7 @@ impl AnalysisHost {
             index: self.index.clone(),
             index_ready: self.index_ready,
             live_versions: self.live_versions.clone(),
+            model: self.model.clone(),
         }
     }
 

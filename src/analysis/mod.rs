@@ -7,10 +7,12 @@
 
 mod fuzzy;
 mod host;
+mod model;
 mod snapshot;
 mod symbols;
 
 pub use host::{AnalysisHost, ChangeError, IndexSummary, OpenDocument};
+pub use model::{FileSource, ModelEvent, ModelUpdate, ModelUpdater, RepoModel};
 pub use snapshot::Analysis;
 pub use symbols::{OutlineNode, SymbolHit};
 

@@ -8,7 +8,7 @@ use std::{
 use dashmap::DashMap;
 use parking_lot::RwLock;
 
-use super::{Cancellable, OpenDocument, OutlineNode, SymbolHit, symbols};
+use super::{Cancellable, OpenDocument, OutlineNode, RepoModel, SymbolHit, symbols};
 use crate::{
     stdx::CancelToken,
     syntax::{FileSummary, Languages},
@@ -24,6 +24,7 @@ pub struct Analysis {
     pub(super) index: imbl::HashMap<FileId, Arc<FileSummary>>,
     pub(super) index_ready: bool,
     pub(super) live_versions: Arc<DashMap<FileId, i32>>,
+    pub(super) model: Arc<RepoModel>,
 }
 
 impl Analysis {
@@ -33,6 +34,12 @@ impl Analysis {
 
     pub fn index_ready(&self) -> bool {
         self.index_ready
+    }
+
+    /// The repository model. It is shared, not snapshotted: it may be newer than the documents
+    /// of this snapshot (see `model.rs`).
+    pub fn model(&self) -> &RepoModel {
+        &self.model
     }
 
     pub fn path(&self, file: FileId) -> VfsPath {

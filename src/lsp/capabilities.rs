@@ -44,7 +44,7 @@ pub(crate) fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilit
         document_symbol_provider: Some(OneOf::Left(true)),
         workspace_symbol_provider: Some(OneOf::Left(true)),
         experimental: Some(serde_json::json!({
-            "repolens": { "version": env!("CARGO_PKG_VERSION") },
+            "repolens": { "version": env!("CARGO_PKG_VERSION"), "status": true },
         })),
         ..ServerCapabilities::default()
     }

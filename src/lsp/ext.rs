@@ -2,6 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
+/// `repolens/status`: what the server has indexed and how long each phase took.
+pub enum Status {}
+
+impl lsp_types::request::Request for Status {
+    type Params = ();
+    type Result = serde_json::Value;
+    const METHOD: &'static str = "repolens/status";
+}
+
 /// `repolens/internal/panic`: panics inside a worker. Served only with `ServerOptions::test_hooks`,
 /// so that the protocol tests can prove a panicking handler is answered and survived.
 pub enum InternalPanic {}

@@ -11,7 +11,7 @@ use super::{server::Server, transport::Outgoing};
 /// One progress token's lifetime. Only created for clients that support `workDoneProgress`.
 pub(crate) struct ProgressReporter {
     token: NumberOrString,
-    last_percent: Option<u32>,
+    last: (Option<u32>, Option<String>),
 }
 
 impl ProgressReporter {
@@ -27,16 +27,16 @@ impl ProgressReporter {
             percentage: Some(0),
         });
         send_progress(&server.sender, &token, begin);
-        ProgressReporter { token, last_percent: Some(0) }
+        ProgressReporter { token, last: (Some(0), None) }
     }
 
-    /// Reports unless nothing visible changed (the percentage is the same as last time).
+    /// Reports unless nothing visible changed since the last report.
     pub fn report(&mut self, sender: &Sender<Outgoing>, message: Option<String>, percent: Option<u32>) {
         let percent = percent.map(|p| p.min(100));
-        if percent.is_some() && percent == self.last_percent {
+        if (percent, &message) == (self.last.0, &self.last.1) {
             return;
         }
-        self.last_percent = percent;
+        self.last = (percent, message.clone());
         let report = WorkDoneProgress::Report(WorkDoneProgressReport {
             cancellable: Some(false),
             message,

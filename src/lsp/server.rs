@@ -13,16 +13,16 @@ use super::{
     ExitStatus,
     dispatch::{NotificationDispatcher, RequestDispatcher},
     handlers,
-    progress::ProgressReporter,
+    indexing::IndexState,
     transport::{Incoming, Outgoing},
 };
 use crate::{
-    analysis::{Analysis, AnalysisHost},
+    analysis::{Analysis, AnalysisHost, ModelEvent, ModelUpdater},
     config::Config,
     stdx::{CancelToken, ThreadPool},
     syntax::Languages,
     text::PositionEncoding,
-    workspace::{DiscoverOptions, ScanDepth, ScanProgress, WorkspaceScan, discover, scan_files},
+    workspace::{FileId, ScanProgress, WorkspaceScan},
 };
 
 /// Knobs for embedding the server (tests); the binary uses the defaults.
@@ -53,6 +53,7 @@ pub(crate) enum Task {
         scan: Option<Box<WorkspaceScan>>,
         elapsed: Duration,
     },
+    Model(ModelEvent),
 }
 
 /// A request that has not been answered yet.
@@ -96,13 +97,10 @@ pub(crate) struct Server {
     task_receiver: Receiver<Task>,
     pub(crate) workers: ThreadPool,
     pub(crate) next_request_id: u64,
-    index_job: Option<IndexJob>,
-}
-
-struct IndexJob {
-    cancel: CancelToken,
-    progress: Option<ProgressReporter>,
-    started: Instant,
+    pub(crate) index: IndexState,
+    pub(crate) model: Option<ModelUpdater>,
+    /// Open documents whose model update is waiting for edits to settle, and until when.
+    pub(crate) model_due: FxHashMap<FileId, Instant>,
 }
 
 impl Server {
@@ -123,13 +121,16 @@ impl Server {
             task_receiver,
             workers: ThreadPool::new("repolens-worker", threads),
             next_request_id: 0,
-            index_job: None,
+            index: IndexState::default(),
+            model: None,
+            model_due: FxHashMap::default(),
         }
     }
 
     pub(crate) fn run(mut self, incoming: Receiver<Incoming>) -> ExitStatus {
         loop {
-            let deadline = self.deferred.iter().map(|d| d.deadline).min();
+            let deadline =
+                self.deferred.iter().map(|d| d.deadline).chain(self.model_due.values().copied()).min();
             let timeout = deadline.map_or(crossbeam_channel::never(), crossbeam_channel::at);
             select! {
                 recv(incoming) -> message => match message {
@@ -153,15 +154,16 @@ impl Server {
                         self.on_task(task);
                     }
                 },
-                recv(timeout) -> _ => self.release_deferred(false),
+                recv(timeout) -> _ => {
+                    self.release_deferred(false);
+                    self.flush_model_updates(false);
+                }
             }
         }
     }
 
     fn exit_status(&mut self) -> ExitStatus {
-        if let Some(job) = &self.index_job {
-            job.cancel.cancel();
-        }
+        self.index.cancel.cancel();
         if self.lifecycle == Lifecycle::ShuttingDown { ExitStatus::Clean } else { ExitStatus::Abrupt }
     }
 
@@ -223,24 +225,10 @@ impl Server {
     fn on_task(&mut self, task: Task) {
         match task {
             Task::Respond(response) => self.respond(response),
-            Task::IndexProgress(progress) => {
-                if let Some(reporter) = self.index_job.as_mut().and_then(|j| j.progress.as_mut()) {
-                    let message = format!("{}/{} files", progress.done, progress.total);
-                    let percent = (progress.done * 100).checked_div(progress.total).unwrap_or(0);
-                    reporter.report(&self.sender, Some(message), Some(percent as u32));
-                }
-            }
-            Task::OutlineReady { scan, elapsed } => {
-                let summary = self.host.apply_scan(*scan);
-                tracing::info!(
-                    "workspace symbols ready: {} files, {} definitions in {:.0} ms (quick outline)",
-                    summary.files,
-                    summary.symbols,
-                    elapsed.as_secs_f64() * 1000.0
-                );
-                self.release_deferred(true);
-            }
+            Task::IndexProgress(progress) => self.on_index_progress(progress),
+            Task::OutlineReady { scan, elapsed } => self.on_outline_ready(*scan, elapsed),
             Task::IndexDone { scan, elapsed } => self.finish_indexing(scan, elapsed),
+            Task::Model(event) => self.on_model_event(event),
         }
     }
 
@@ -290,96 +278,16 @@ impl Server {
 
     /// Called once `initialize` has been answered.
     pub(crate) fn on_initialized(&mut self, roots: Vec<PathBuf>, languages: Languages) {
-        self.host = AnalysisHost::new(languages, roots);
+        self.host = AnalysisHost::new(languages.clone(), roots);
+        let tasks = self.task_sender.clone();
+        self.model = Some(ModelUpdater::spawn(self.host.model().clone(), languages, move |event| {
+            let _ = tasks.send(Task::Model(event));
+        }));
         self.lifecycle = Lifecycle::Running;
     }
 
-    pub(crate) fn start_indexing(&mut self) {
-        if self.index_job.is_some() {
-            return;
-        }
-        let roots = self.host.roots().to_vec();
-        let languages = self.host.languages().clone();
-        let options = DiscoverOptions { max_file_size: self.config.max_file_size };
-        let cancel = CancelToken::new();
-        let progress = self
-            .client
-            .work_done_progress
-            .then(|| ProgressReporter::begin(self, "Indexing", Some("discovering files".into())));
-        self.index_job = Some(IndexJob { cancel: cancel.clone(), progress, started: Instant::now() });
-        let tasks = self.task_sender.clone();
-        let spawned = std::thread::Builder::new().name("repolens-index".into()).spawn(move || {
-            let started = Instant::now();
-            let on_progress = |p: ScanProgress| {
-                let _ = tasks.send(Task::IndexProgress(p));
-            };
-            let scan = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let discover_started = Instant::now();
-                let discovery = discover(&roots, &options);
-                let discover_time = discover_started.elapsed();
-                let quiet = |_: ScanProgress| {};
-                let outline =
-                    scan_files(&discovery, ScanDepth::Outline, &options, &languages, &quiet, cancel.flag())?;
-                if !outline.files.is_empty() {
-                    let _ = tasks
-                        .send(Task::OutlineReady { scan: Box::new(outline), elapsed: started.elapsed() });
-                }
-                let mut full = scan_files(
-                    &discovery,
-                    ScanDepth::Full,
-                    &options,
-                    &languages,
-                    &on_progress,
-                    cancel.flag(),
-                )?;
-                full.discover_time = discover_time;
-                Some(full)
-            }))
-            .unwrap_or_else(|panic| {
-                tracing::error!("indexing panicked: {}", crate::stdx::panic_message(&*panic));
-                None
-            });
-            let _ = tasks.send(Task::IndexDone { scan: scan.map(Box::new), elapsed: started.elapsed() });
-        });
-        if let Err(err) = spawned {
-            tracing::error!("cannot start indexing: {err}");
-        }
-    }
-
-    fn finish_indexing(&mut self, scan: Option<Box<WorkspaceScan>>, elapsed: Duration) {
-        let Some(job) = self.index_job.as_mut() else { return };
-        let message = match scan {
-            Some(scan) => {
-                let summary = self.host.apply_scan(*scan);
-                let skipped: Vec<String> =
-                    summary.skipped.counts.iter().map(|(r, n)| format!("{}={n}", r.as_str())).collect();
-                tracing::info!(
-                    "indexed {} files ({} symbols, {} references) in {:.0} ms (discover {:.0} ms, parse {:.0} ms); skipped {} [{}]",
-                    summary.files,
-                    summary.symbols,
-                    summary.references,
-                    elapsed.as_secs_f64() * 1000.0,
-                    summary.discover_time.as_secs_f64() * 1000.0,
-                    summary.parse_time.as_secs_f64() * 1000.0,
-                    summary.skipped.total(),
-                    skipped.join(", ")
-                );
-                for (path, reason) in &summary.skipped.examples {
-                    tracing::info!("skipped {} ({})", path.display(), reason.as_str());
-                }
-                format!("{} files, {} symbols", summary.files, summary.symbols)
-            }
-            None => "cancelled".to_owned(),
-        };
-        tracing::debug!("index job ran {:?}", job.started.elapsed());
-        if let Some(reporter) = job.progress.take() {
-            reporter.end(&self.sender, Some(message));
-        }
-        self.release_deferred(true);
-    }
-
     /// Dispatches parked requests: all of them once the index is ready, else the overdue ones.
-    fn release_deferred(&mut self, all: bool) {
+    pub(crate) fn release_deferred(&mut self, all: bool) {
         let now = Instant::now();
         let (due, waiting): (Vec<_>, Vec<_>) =
             std::mem::take(&mut self.deferred).into_iter().partition(|d| all || d.deadline <= now);

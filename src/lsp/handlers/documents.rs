@@ -26,6 +26,7 @@ pub(crate) fn handle_did_open(server: &mut Server, params: DidOpenTextDocumentPa
     });
     let file = server.host.file_id(path);
     server.host.open_document(file, doc.version, &doc.text, language);
+    server.schedule_model_update(file);
     Ok(())
 }
 
@@ -39,7 +40,9 @@ pub(crate) fn handle_did_change(
     server
         .host
         .change_document(file, params.text_document.version, &changes, encoding)
-        .map_err(|err| anyhow::anyhow!("{err}: {}", params.text_document.uri))
+        .map_err(|err| anyhow::anyhow!("{err}: {}", params.text_document.uri))?;
+    server.schedule_model_update(file);
+    Ok(())
 }
 
 pub(crate) fn handle_did_save(server: &mut Server, params: DidSaveTextDocumentParams) -> anyhow::Result<()> {
@@ -54,6 +57,9 @@ pub(crate) fn handle_did_close(
 ) -> anyhow::Result<()> {
     let file = server.host.file_id(from_proto::vfs_path(&params.text_document.uri));
     server.host.close_document(file);
+    // The disk version (or nothing, for an unsaved buffer) takes the document's place.
+    server.model_due.remove(&file);
+    server.send_model_update(file);
     Ok(())
 }
 

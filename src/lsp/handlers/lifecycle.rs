@@ -53,3 +53,7 @@ pub(crate) fn handle_internal_block(_: ServerSnapshot, _: (), cancel: &CancelTok
     }
     Ok(())
 }
+
+pub(crate) fn handle_status(server: &mut Server, _: ()) -> LspResult<serde_json::Value> {
+    Ok(server.status())
+}

@@ -15,6 +15,7 @@ use super::{
 pub(crate) fn dispatch_request(d: &mut RequestDispatcher<'_>) {
     d.on_sync_mut::<r::Initialize>(lifecycle::handle_initialize)
         .on_sync_mut::<r::Shutdown>(lifecycle::handle_shutdown)
+        .on_sync_mut::<ext::Status>(lifecycle::handle_status)
         .on::<r::DocumentSymbolRequest>(symbols::handle_document_symbol)
         .on_indexed::<r::WorkspaceSymbolRequest>(symbols::handle_workspace_symbol)
         .on_test_hook::<ext::InternalPanic>(lifecycle::handle_internal_panic)

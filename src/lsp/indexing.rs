@@ -1,0 +1,241 @@
+//! Building and maintaining the index from the server: the background index job and its
+//! phases (discover → quick outline → full parse → symbol graph), progress reports, debounced
+//! model updates for edited documents, and the numbers `repolens/status` reports.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::{
+    progress::ProgressReporter,
+    server::{Server, Task},
+};
+use crate::{
+    analysis::{ModelEvent, ModelUpdate},
+    stdx::CancelToken,
+    workspace::{
+        DiscoverOptions, FileId, ScanDepth, ScanProgress, Skipped, WorkspaceScan, discover, scan_files,
+    },
+};
+
+/// Edits to an open document reach the graph this long after the last one.
+const MODEL_DEBOUNCE: Duration = Duration::from_millis(300);
+
+#[derive(Default)]
+pub(crate) struct IndexState {
+    pub cancel: CancelToken,
+    started: Option<Instant>,
+    progress: Option<ProgressReporter>,
+    pub phases: Phases,
+    files: usize,
+    symbols: usize,
+    references: usize,
+    skipped: Skipped,
+    graph: Option<(usize, usize)>,
+}
+
+/// How long each phase of the last index build took.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Phases {
+    pub discover: Option<Duration>,
+    pub outline: Option<Duration>,
+    pub parse: Option<Duration>,
+    pub graph: Option<Duration>,
+}
+
+fn ms(duration: Option<Duration>) -> serde_json::Value {
+    duration.map_or(serde_json::Value::Null, |d| json!((d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0))
+}
+
+impl Server {
+    pub(crate) fn start_indexing(&mut self) {
+        if self.index.started.is_some() {
+            return;
+        }
+        let roots = self.host.roots().to_vec();
+        let languages = self.host.languages().clone();
+        let options = DiscoverOptions { max_file_size: self.config.max_file_size };
+        let cancel = self.index.cancel.clone();
+        self.index.started = Some(Instant::now());
+        if self.client.work_done_progress {
+            self.index.progress =
+                Some(ProgressReporter::begin(self, "Indexing", Some("discovering files".into())));
+        }
+        let tasks = self.task_sender.clone();
+        let spawned = std::thread::Builder::new().name("repolens-index".into()).spawn(move || {
+            let started = Instant::now();
+            let on_progress = |p: ScanProgress| {
+                let _ = tasks.send(Task::IndexProgress(p));
+            };
+            let scan = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let discovery = discover(&roots, &options);
+                let discover_time = started.elapsed();
+                let quiet = |_: ScanProgress| {};
+                let mut outline =
+                    scan_files(&discovery, ScanDepth::Outline, &options, &languages, &quiet, cancel.flag())?;
+                outline.discover_time = discover_time;
+                if !outline.files.is_empty() {
+                    let _ = tasks
+                        .send(Task::OutlineReady { scan: Box::new(outline), elapsed: started.elapsed() });
+                }
+                let mut full = scan_files(
+                    &discovery,
+                    ScanDepth::Full,
+                    &options,
+                    &languages,
+                    &on_progress,
+                    cancel.flag(),
+                )?;
+                full.discover_time = discover_time;
+                Some(full)
+            }))
+            .unwrap_or_else(|panic| {
+                tracing::error!("indexing panicked: {}", crate::stdx::panic_message(&*panic));
+                None
+            });
+            let _ = tasks.send(Task::IndexDone { scan: scan.map(Box::new), elapsed: started.elapsed() });
+        });
+        if let Err(err) = spawned {
+            tracing::error!("cannot start indexing: {err}");
+        }
+    }
+
+    pub(crate) fn on_index_progress(&mut self, progress: ScanProgress) {
+        if let Some(reporter) = self.index.progress.as_mut() {
+            let message = format!("parsing {}/{} files", progress.done, progress.total);
+            let percent = (progress.done * 85).checked_div(progress.total).unwrap_or(0);
+            reporter.report(&self.sender, Some(message), Some(percent as u32));
+        }
+    }
+
+    pub(crate) fn on_outline_ready(&mut self, scan: WorkspaceScan, elapsed: Duration) {
+        self.index.phases.discover = Some(scan.discover_time);
+        self.index.phases.outline = Some(elapsed.saturating_sub(scan.discover_time));
+        let summary = self.host.apply_scan(scan);
+        tracing::info!(
+            "workspace symbols ready: {} files, {} definitions in {:.0} ms (quick outline)",
+            summary.files,
+            summary.symbols,
+            elapsed.as_secs_f64() * 1000.0
+        );
+        self.release_deferred(true);
+    }
+
+    pub(crate) fn finish_indexing(&mut self, scan: Option<Box<WorkspaceScan>>, elapsed: Duration) {
+        let Some(scan) = scan else {
+            if let Some(reporter) = self.index.progress.take() {
+                reporter.end(&self.sender, Some("cancelled".into()));
+            }
+            self.release_deferred(true);
+            return;
+        };
+        let parse_time = scan.parse_time;
+        let summary = self.host.apply_scan(*scan);
+        self.index.phases.parse = Some(parse_time);
+        (self.index.files, self.index.symbols, self.index.references) =
+            (summary.files, summary.symbols, summary.references);
+        self.index.skipped = summary.skipped.clone();
+        let skipped: Vec<String> =
+            summary.skipped.counts.iter().map(|(r, n)| format!("{}={n}", r.as_str())).collect();
+        tracing::info!(
+            "parsed {} files ({} symbols, {} references) in {:.0} ms; skipped {} [{}]",
+            summary.files,
+            summary.symbols,
+            summary.references,
+            elapsed.as_secs_f64() * 1000.0,
+            summary.skipped.total(),
+            skipped.join(", ")
+        );
+        for (path, reason) in &summary.skipped.examples {
+            tracing::info!("skipped {} ({})", path.display(), reason.as_str());
+        }
+        if let Some(reporter) = self.index.progress.as_mut() {
+            reporter.report(&self.sender, Some("building the symbol graph".into()), Some(90));
+        }
+        self.release_deferred(true);
+        // Edits waiting for the model are part of the rebuild.
+        self.model_due.clear();
+        if let Some(model) = &self.model {
+            model.send(ModelUpdate::Rebuild(self.host.model_sources()));
+        }
+    }
+
+    pub(crate) fn on_model_event(&mut self, event: ModelEvent) {
+        match event {
+            ModelEvent::Rebuilt { files, nodes, edges, elapsed } => {
+                self.index.phases.graph = Some(elapsed);
+                self.index.graph = Some((nodes, edges));
+                tracing::info!(
+                    "symbol graph: {nodes} nodes, {edges} edges from {files} files in {:.0} ms",
+                    elapsed.as_secs_f64() * 1000.0
+                );
+                if let Some(reporter) = self.index.progress.take() {
+                    let message = format!("{} files, {} symbols", self.index.files, self.index.symbols);
+                    reporter.end(&self.sender, Some(message));
+                }
+            }
+            ModelEvent::Updated { files, stats, elapsed } => {
+                tracing::debug!(
+                    "model updated for {files} files ({} re-resolved) in {:.1} ms",
+                    stats.resolved_files,
+                    elapsed.as_secs_f64() * 1000.0
+                );
+            }
+        }
+    }
+
+    /// An open document changed: its model update waits for the edits to settle.
+    pub(crate) fn schedule_model_update(&mut self, file: FileId) {
+        self.model_due.insert(file, Instant::now() + MODEL_DEBOUNCE);
+    }
+
+    /// Sends the model updates that are due (all of them with `all`).
+    pub(crate) fn flush_model_updates(&mut self, all: bool) {
+        let now = Instant::now();
+        let due: Vec<FileId> =
+            self.model_due.iter().filter(|(_, at)| all || **at <= now).map(|(file, _)| *file).collect();
+        for file in due {
+            self.model_due.remove(&file);
+            self.send_model_update(file);
+        }
+    }
+
+    /// Sends the current source of `file` (open document or disk) to the model, or its removal.
+    pub(crate) fn send_model_update(&mut self, file: FileId) {
+        let Some(model) = &self.model else { return };
+        if !self.host.index_ready() {
+            return; // the first build will include it
+        }
+        let Some(rel_path) = self.host.rel_path(file) else { return };
+        match self.host.file_source(file) {
+            Some(source) => model.send(ModelUpdate::File(file, rel_path, source)),
+            None => model.send(ModelUpdate::Remove(file)),
+        }
+    }
+
+    /// The `repolens/status` answer.
+    pub(crate) fn status(&self) -> serde_json::Value {
+        let graph = self.host.model().graph.read();
+        let phases = &self.index.phases;
+        let skipped: serde_json::Map<String, serde_json::Value> =
+            self.index.skipped.counts.iter().map(|(r, n)| (r.as_str().to_owned(), json!(n))).collect();
+        json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "roots": self.host.roots(),
+            "indexReady": self.host.index_ready(),
+            "files": self.index.files,
+            "symbols": self.index.symbols,
+            "references": self.index.references,
+            "skipped": skipped,
+            "graph": { "files": graph.file_count(), "nodes": graph.node_count(), "edges": graph.edge_count() },
+            "phases": {
+                "discoverMs": ms(phases.discover),
+                "outlineMs": ms(phases.outline),
+                "parseMs": ms(phases.parse),
+                "graphMs": ms(phases.graph),
+            },
+            "pendingModelUpdates": self.model_due.len(),
+            "openDocuments": self.host.open_documents(),
+        })
+    }
+}
