@@ -401,3 +401,77 @@ fn status_reports_phases_and_the_graph_follows_edits() {
     }
     assert_eq!(client.shutdown_and_exit(), 0);
 }
+
+/// Polls `workspace/symbol` until `check` holds for the answer (disk changes are asynchronous).
+fn wait_for_symbols(client: &mut support::TestClient, query: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let hits = client.request_ok("workspace/symbol", json!({ "query": query }));
+        if check(&hits) {
+            return hits;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "workspace/symbol {query:?} never satisfied the check: {hits}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn disk_changes_reported_by_the_client_reach_the_index() {
+    let fixture = write_fixture(PROJECT);
+    let builder =
+        TestServerBuilder::default().watched_files(true).progress(true).root_uri(fixture.root_uri());
+    let mut client = builder.start_in_process_for_test();
+    client.initialize(&builder);
+    client.wait_notification("$/progress", |p| p["value"]["kind"] == "end");
+    let registration =
+        client.server_requests.iter().find(|r| r["method"] == "client/registerCapability").unwrap();
+    assert_eq!(registration["params"]["registrations"][0]["method"], "workspace/didChangeWatchedFiles");
+
+    std::fs::write(fixture.path("app/forms.py"), "class LoginForm:\n    pass\n").unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": fixture.uri("app/forms.py"), "type": 1 }] }),
+    );
+    let hits = wait_for_symbols(&mut client, "LoginForm", |h| h.as_array().is_some_and(|a| !a.is_empty()));
+    assert_eq!(hits[0]["location"]["uri"], fixture.uri("app/forms.py"));
+
+    std::fs::remove_file(fixture.path("app/forms.py")).unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": fixture.uri("app/forms.py"), "type": 3 }] }),
+    );
+    wait_for_symbols(&mut client, "LoginForm", |h| h == &json!([]));
+    assert_eq!(client.shutdown_and_exit(), 0);
+}
+
+#[test]
+fn disk_changes_are_watched_when_the_client_cannot() {
+    let fixture = write_fixture(PROJECT);
+    let builder =
+        TestServerBuilder::default().watched_files(false).progress(true).root_uri(fixture.root_uri());
+    let mut client = builder.start_in_process_for_test();
+    client.initialize(&builder);
+    client.wait_notification("$/progress", |p| p["value"]["kind"] == "end");
+    assert!(client.server_requests.iter().all(|r| r["method"] != "client/registerCapability"));
+
+    std::fs::write(fixture.path("app/forms.py"), "class LoginForm:\n    pass\n").unwrap();
+    wait_for_symbols(&mut client, "LoginForm", |h| h.as_array().is_some_and(|a| !a.is_empty()));
+    std::fs::write(fixture.path("app/forms.py"), "class SignupForm:\n    pass\n").unwrap();
+    wait_for_symbols(&mut client, "SignupForm", |h| h.as_array().is_some_and(|a| !a.is_empty()));
+    wait_for_symbols(&mut client, "LoginForm", |h| h == &json!([]));
+    std::fs::remove_file(fixture.path("app/forms.py")).unwrap();
+    wait_for_symbols(&mut client, "SignupForm", |h| h == &json!([]));
+    // A new ignore rule applies at once: files it covers are not indexed, files it does not are.
+    std::fs::write(fixture.path(".gitignore"), "generated/\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    std::fs::create_dir_all(fixture.path("generated")).unwrap();
+    std::fs::write(fixture.path("generated/out.py"), "class Generated:\n    pass\n").unwrap();
+    std::fs::write(fixture.path("app/late.py"), "class Late:\n    pass\n").unwrap();
+    wait_for_symbols(&mut client, "Late", |h| h.as_array().is_some_and(|a| !a.is_empty()));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(client.request_ok("workspace/symbol", json!({ "query": "Generated" })), json!([]));
+    assert_eq!(client.shutdown_and_exit(), 0);
+}

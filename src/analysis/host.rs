@@ -227,6 +227,17 @@ impl AnalysisHost {
         Ok(())
     }
 
+    /// A file changed on disk and was summarized again. An open document keeps winning; its
+    /// disk summary is what it falls back to when closed.
+    pub fn set_disk_summary(&mut self, file: FileId, summary: Arc<FileSummary>) {
+        self.index.insert(file, summary);
+    }
+
+    /// A file was deleted on disk (or is no longer one we index).
+    pub fn remove_disk_file(&mut self, file: FileId) {
+        self.index.remove(&file);
+    }
+
     /// The editor saved the document, so the disk now holds its text.
     pub fn save_document(&mut self, file: FileId) {
         let Some(doc) = self.documents.get(&file) else { return };

@@ -94,6 +94,12 @@ pub(crate) fn initialize(server: &mut Server, params: InitializeParams) -> Initi
             .and_then(|t| t.document_symbol.as_ref())
             .and_then(|d| d.hierarchical_document_symbol_support)
             .unwrap_or(false),
+        watched_files_registration: caps
+            .workspace
+            .as_ref()
+            .and_then(|w| w.did_change_watched_files.as_ref())
+            .and_then(|d| d.dynamic_registration)
+            .unwrap_or(false),
     };
     server.encoding = encoding;
     server.config = config;

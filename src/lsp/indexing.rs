@@ -2,7 +2,11 @@
 //! phases (discover → quick outline → full parse → symbol graph), progress reports, debounced
 //! model updates for edited documents, and the numbers `repolens/status` reports.
 
-use std::time::{Duration, Instant};
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use serde_json::json;
 
@@ -13,8 +17,10 @@ use super::{
 use crate::{
     analysis::{ModelEvent, ModelUpdate},
     stdx::CancelToken,
+    syntax::{FileSummary, LanguageId},
     workspace::{
-        DiscoverOptions, FileId, ScanDepth, ScanProgress, Skipped, WorkspaceScan, discover, scan_files,
+        DiscoverOptions, DiskChange, DiskWatcher, FileId, ScanDepth, ScanProgress, Skipped, VfsPath,
+        WorkspaceScan, discover, read_source, scan_files, summarize_source,
     },
 };
 
@@ -32,6 +38,10 @@ pub(crate) struct IndexState {
     references: usize,
     skipped: Skipped,
     graph: Option<(usize, usize)>,
+    /// The full scan has been applied; disk changes before that wait in `early_changes`.
+    full_done: bool,
+    early_changes: Vec<(PathBuf, DiskChange)>,
+    watcher: Option<DiskWatcher>,
 }
 
 /// How long each phase of the last index build took.
@@ -131,6 +141,7 @@ impl Server {
         };
         let parse_time = scan.parse_time;
         let summary = self.host.apply_scan(*scan);
+        self.index.full_done = true;
         self.index.phases.parse = Some(parse_time);
         (self.index.files, self.index.symbols, self.index.references) =
             (summary.files, summary.symbols, summary.references);
@@ -157,6 +168,73 @@ impl Server {
         self.model_due.clear();
         if let Some(model) = &self.model {
             model.send(ModelUpdate::Rebuild(self.host.model_sources()));
+        }
+        let early = std::mem::take(&mut self.index.early_changes);
+        if !early.is_empty() {
+            self.on_disk_changes(early);
+        }
+    }
+
+    /// Starts watching the disk: through the client when it offers that, else ourselves.
+    pub(crate) fn start_watching(&mut self) {
+        if self.client.watched_files_registration {
+            let registration = lsp_types::Registration {
+                id: "repolens/watched-files".into(),
+                method: "workspace/didChangeWatchedFiles".into(),
+                register_options: Some(json!({
+                    "watchers": [{ "globPattern": "**/*.py" }, { "globPattern": "**/*.pyi" }],
+                })),
+            };
+            let params = lsp_types::RegistrationParams { registrations: vec![registration] };
+            self.send_request("client/registerCapability", serde_json::to_value(params).unwrap_or_default());
+            return;
+        }
+        let tasks = self.task_sender.clone();
+        match DiskWatcher::start(self.host.roots(), move |changes| {
+            let _ = tasks.send(Task::DiskChanged(changes));
+        }) {
+            Ok(watcher) => self.index.watcher = Some(watcher),
+            Err(err) => tracing::warn!("not watching the disk for changes: {err:#}"),
+        }
+    }
+
+    /// Re-reads changed files on the workers; deletions apply at once.
+    pub(crate) fn on_disk_changes(&mut self, changes: Vec<(PathBuf, DiskChange)>) {
+        if !self.index.full_done {
+            self.index.early_changes.extend(changes);
+            return;
+        }
+        for (path, change) in changes {
+            if !self.host.roots().iter().any(|root| path.starts_with(root)) {
+                continue;
+            }
+            let Some(language) = LanguageId::from_path(&path) else { continue };
+            let file = self.host.file_id(VfsPath::Disk(path.clone()));
+            if change == DiskChange::Deleted {
+                self.on_disk_file_indexed(file, None);
+                continue;
+            }
+            let languages = self.host.languages().clone();
+            let max_file_size = self.config.max_file_size;
+            let tasks = self.task_sender.clone();
+            self.workers.spawn(move || {
+                let summary = read_source(&path, max_file_size)
+                    .ok()
+                    .and_then(|text| summarize_source(&languages, language, &text))
+                    .map(Arc::new);
+                let _ = tasks.send(Task::DiskFileIndexed { file, summary });
+            });
+        }
+    }
+
+    pub(crate) fn on_disk_file_indexed(&mut self, file: FileId, summary: Option<Arc<FileSummary>>) {
+        match summary {
+            Some(summary) => self.host.set_disk_summary(file, summary),
+            None => self.host.remove_disk_file(file),
+        }
+        // An open document keeps winning over its file.
+        if !self.host.is_open(file) {
+            self.send_model_update(file);
         }
     }
 

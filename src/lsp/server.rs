@@ -2,6 +2,7 @@
 
 use std::{
     path::PathBuf,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -20,9 +21,10 @@ use crate::{
     analysis::{Analysis, AnalysisHost, ModelEvent, ModelUpdater},
     config::Config,
     stdx::{CancelToken, ThreadPool},
+    syntax::FileSummary,
     syntax::Languages,
     text::PositionEncoding,
-    workspace::{FileId, ScanProgress, WorkspaceScan},
+    workspace::{DiskChange, FileId, ScanProgress, WorkspaceScan},
 };
 
 /// Knobs for embedding the server (tests); the binary uses the defaults.
@@ -54,6 +56,13 @@ pub(crate) enum Task {
         elapsed: Duration,
     },
     Model(ModelEvent),
+    /// Files changed on disk (from the watcher or the client).
+    DiskChanged(Vec<(PathBuf, DiskChange)>),
+    /// A changed file, read and summarized again (`None`: gone or no longer indexable).
+    DiskFileIndexed {
+        file: FileId,
+        summary: Option<Arc<FileSummary>>,
+    },
 }
 
 /// A request that has not been answered yet.
@@ -74,6 +83,8 @@ pub(crate) struct DeferredRequest {
 pub(crate) struct ClientSupport {
     pub work_done_progress: bool,
     pub hierarchical_document_symbols: bool,
+    /// The client watches files for us if we register `workspace/didChangeWatchedFiles`.
+    pub watched_files_registration: bool,
 }
 
 /// Read-only state a request handler needs, sent to a worker thread.
@@ -229,6 +240,8 @@ impl Server {
             Task::OutlineReady { scan, elapsed } => self.on_outline_ready(*scan, elapsed),
             Task::IndexDone { scan, elapsed } => self.finish_indexing(scan, elapsed),
             Task::Model(event) => self.on_model_event(event),
+            Task::DiskChanged(changes) => self.on_disk_changes(changes),
+            Task::DiskFileIndexed { file, summary } => self.on_disk_file_indexed(file, summary),
         }
     }
 

@@ -8,6 +8,7 @@
 mod discover;
 mod scan;
 mod vfs;
+mod watch;
 
 pub use discover::{
     DiscoverOptions, Discovery, SkipReason, Skipped, discover, grammar_overrides, read_source,
@@ -16,3 +17,4 @@ pub use scan::{
     ScanDepth, ScanProgress, ScannedFile, WorkspaceScan, scan_files, scan_workspace, summarize_source,
 };
 pub use vfs::{FileId, Vfs, VfsPath};
+pub use watch::{DiskChange, DiskWatcher};

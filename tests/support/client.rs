@@ -20,6 +20,7 @@ pub struct TestServerBuilder {
     initialization_options: Value,
     progress: bool,
     hierarchical: bool,
+    watched_files: bool,
 }
 
 impl Default for TestServerBuilder {
@@ -30,6 +31,7 @@ impl Default for TestServerBuilder {
             initialization_options: Value::Null,
             progress: false,
             hierarchical: true,
+            watched_files: false,
         }
     }
 }
@@ -55,6 +57,12 @@ impl TestServerBuilder {
         self
     }
 
+    /// Whether the client offers to watch files for the server (dynamic registration).
+    pub fn watched_files(mut self, on: bool) -> Self {
+        self.watched_files = on;
+        self
+    }
+
     pub fn hierarchical_symbols(mut self, on: bool) -> Self {
         self.hierarchical = on;
         self
@@ -66,7 +74,8 @@ impl TestServerBuilder {
             "rootUri": self.root_uri,
             "capabilities": {
                 "general": { "positionEncodings": self.encodings },
-                "window": { "workDoneProgress": self.progress },
+                                "window": { "workDoneProgress": self.progress },
+                "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": self.watched_files } },
                 "textDocument": {
                     "documentSymbol": { "hierarchicalDocumentSymbolSupport": self.hierarchical }
                 }

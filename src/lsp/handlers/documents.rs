@@ -2,8 +2,8 @@
 //! arrival order, and are the only way document text changes.
 
 use lsp_types::{
-    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
-    DidSaveTextDocumentParams, TextDocumentIdentifier,
+    DidChangeTextDocumentParams, DidChangeWatchedFilesParams, DidCloseTextDocumentParams,
+    DidOpenTextDocumentParams, DidSaveTextDocumentParams, FileChangeType, TextDocumentIdentifier,
 };
 
 use crate::{
@@ -14,7 +14,7 @@ use crate::{
     },
     stdx::CancelToken,
     syntax::LanguageId,
-    workspace::VfsPath,
+    workspace::{DiskChange, VfsPath},
 };
 
 pub(crate) fn handle_did_open(server: &mut Server, params: DidOpenTextDocumentParams) -> anyhow::Result<()> {
@@ -60,6 +60,25 @@ pub(crate) fn handle_did_close(
     // The disk version (or nothing, for an unsaved buffer) takes the document's place.
     server.model_due.remove(&file);
     server.send_model_update(file);
+    Ok(())
+}
+
+/// Files the client saw change on disk (when we registered for it).
+pub(crate) fn handle_did_change_watched_files(
+    server: &mut Server,
+    params: DidChangeWatchedFilesParams,
+) -> anyhow::Result<()> {
+    let changes = params
+        .changes
+        .into_iter()
+        .filter_map(|event| {
+            let path = event.uri.to_file_path().ok()?;
+            let change =
+                if event.typ == FileChangeType::DELETED { DiskChange::Deleted } else { DiskChange::Changed };
+            Some((path, change))
+        })
+        .collect();
+    server.on_disk_changes(changes);
     Ok(())
 }
 

@@ -21,6 +21,7 @@ pub(crate) fn handle_initialize(
 
 pub(crate) fn handle_initialized(server: &mut Server, _: InitializedParams) -> anyhow::Result<()> {
     server.start_indexing();
+    server.start_watching();
     Ok(())
 }
 

@@ -31,5 +31,6 @@ pub(crate) fn dispatch_notification(d: &mut NotificationDispatcher<'_>) {
         .on_sync_mut::<n::DidChangeTextDocument>(documents::handle_did_change)
         .on_sync_mut::<n::DidSaveTextDocument>(documents::handle_did_save)
         .on_sync_mut::<n::DidCloseTextDocument>(documents::handle_did_close)
+        .on_sync_mut::<n::DidChangeWatchedFiles>(documents::handle_did_change_watched_files)
         .finish();
 }
