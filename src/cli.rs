@@ -14,20 +14,17 @@ use serde_json::json;
 
 use crate::{
     analysis::AnalysisHost,
+    config::Config,
+    graph::SymbolGraph,
     lsp::{ExitStatus, ServerOptions},
     stdx::CancelToken,
     syntax::Languages,
     text::PositionEncoding,
-    workspace::{DiscoverOptions, ScanDepth, ScanProgress, discover, grammar_overrides, scan_files},
+    workspace::{
+        CacheState, DiscoverOptions, IndexBuild, IndexSink, ScanDepth, ScanProgress, WorkspaceScan,
+        grammar_overrides, index_workspace, save_index_cache,
+    },
 };
-
-/// What building an index took, phase by phase.
-struct IndexTimings {
-    discover_ms: f64,
-    outline_ms: f64,
-    parse_ms: f64,
-    total_ms: f64,
-}
 
 /// Logs go to stderr (stdout is the protocol) or to a file.
 pub fn init_logging(filter: Option<&str>, file: Option<&Path>, serving: bool) -> anyhow::Result<()> {
@@ -77,84 +74,106 @@ fn resolve_root(root: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     Ok(std::path::absolute(&root).unwrap_or(root))
 }
 
-/// Scans `root` into a fresh host, with a progress line on stderr when it is a terminal.
-/// `depth` Outline stops after the quick outline (enough for symbol search).
-fn build_host(
-    root: &Path,
-    depth: ScanDepth,
-) -> anyhow::Result<(AnalysisHost, crate::analysis::IndexSummary, IndexTimings)> {
-    let roots = vec![root.to_path_buf()];
-    let languages = Languages::with_overrides(&grammar_overrides(&roots))?;
-    let options = DiscoverOptions::default();
-    let started = Instant::now();
-    let interactive = std::io::stderr().is_terminal();
-    let on_progress = |p: ScanProgress| {
-        if interactive {
+/// Progress on stderr, when it is a terminal.
+struct TerminalSink {
+    interactive: bool,
+}
+
+impl IndexSink for TerminalSink {
+    fn ready(&self, _: &WorkspaceScan, _: std::time::Duration) {}
+
+    fn progress(&self, p: ScanProgress) {
+        if self.interactive {
             eprint!("\rindexing {}/{} files", p.done, p.total);
         }
-    };
-    let never = AtomicBool::new(false);
-    let discovery = discover(&roots, &options);
-    let discover_ms = ms(started);
-    let phase = Instant::now();
-    let outline = scan_files(&discovery, ScanDepth::Outline, &options, &languages, &|_| {}, &never)
-        .context("indexing was cancelled")?;
-    let outline_ms = ms(phase);
-    let mut host = AnalysisHost::new(languages.clone(), roots);
-    // Languages without a quick outline only appear after the full pass.
-    let outlined_all = discovery.files.iter().all(|(_, lang)| languages.get(*lang).has_quick_outline());
-    let mut summary = host.apply_scan(outline);
-    let mut parse_ms = 0.0;
-    if depth == ScanDepth::Full || !outlined_all {
-        let phase = Instant::now();
-        let full = scan_files(&discovery, ScanDepth::Full, &options, &languages, &on_progress, &never)
-            .context("indexing was cancelled")?;
-        parse_ms = ms(phase);
-        summary = host.apply_scan(full);
     }
-    if interactive {
+}
+
+/// Indexes `root` into a fresh host through the cache (unless `cold`); `depth` Outline stops
+/// once workspace symbols can be answered.
+fn build_host(root: &Path, depth: ScanDepth, cold: bool) -> anyhow::Result<(AnalysisHost, IndexBuild, f64)> {
+    let roots = vec![root.to_path_buf()];
+    let languages = Languages::with_overrides(&grammar_overrides(&roots))?;
+    let config = Config::default();
+    let cache = config.index_cache(&roots);
+    let started = Instant::now();
+    let sink = TerminalSink { interactive: std::io::stderr().is_terminal() };
+    let never = AtomicBool::new(false);
+    let load_from = if cold { None } else { cache.as_ref() };
+    let build =
+        index_workspace(&roots, &DiscoverOptions::default(), &languages, load_from, depth, &sink, &never)
+            .context("indexing was cancelled")?;
+    if sink.interactive {
         eprint!("\r\x1b[2K");
     }
-    Ok((host, summary, IndexTimings { discover_ms, outline_ms, parse_ms, total_ms: ms(started) }))
+    if depth == ScanDepth::Full
+        && let Some(cache) = &cache
+    {
+        save_index_cache(cache, &languages, &build.scan);
+    }
+    let total_ms = ms(started);
+    let mut host = AnalysisHost::new(languages, roots);
+    host.apply_scan(build.scan.clone());
+    Ok((host, build, total_ms))
 }
 
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
-pub fn index(root: Option<PathBuf>, as_json: bool) -> anyhow::Result<()> {
+fn duration_ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0
+}
+
+pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result<()> {
     let root = resolve_root(root)?;
-    let (_host, summary, t) = build_host(&root, ScanDepth::Full)?;
+    let (host, build, total_ms) = build_host(&root, ScanDepth::Full, cold)?;
+    let graph_started = Instant::now();
+    let graph =
+        SymbolGraph::build(host.model_sources().into_iter().filter_map(|(file, rel, source)| match source {
+            crate::analysis::FileSource::Disk(summary) => Some((file, rel, summary)),
+            crate::analysis::FileSource::Open(_) => None,
+        }));
+    let graph_ms = ms(graph_started);
+    let files = build.scan.files.len();
+    let symbols: usize = build.scan.files.iter().map(|f| f.summary.symbols.len()).sum();
+    let references: usize = build.scan.files.iter().map(|f| f.summary.references.len()).sum();
     let skipped: serde_json::Map<String, serde_json::Value> =
-        summary.skipped.counts.iter().map(|(r, n)| (r.as_str().to_owned(), json!(n))).collect();
+        build.scan.skipped.counts.iter().map(|(r, n)| (r.as_str().to_owned(), json!(n))).collect();
+    let (cache, reused) = match &build.cache {
+        CacheState::Off => ("off", 0),
+        CacheState::Cold(_) => ("cold", 0),
+        CacheState::Warm { reused } => ("warm", *reused),
+    };
     if as_json {
         let report = json!({
             "root": root,
-            "files": summary.files,
-            "symbols": summary.symbols,
-            "references": summary.references,
+            "files": files,
+            "symbols": symbols,
+            "references": references,
             "skipped": skipped,
+            "cache": { "state": cache, "reused": reused },
+            "graph": { "nodes": graph.node_count(), "edges": graph.edge_count() },
             "timings_ms": {
-                "discover": t.discover_ms,
-                "outline": t.outline_ms,
-                "parse": t.parse_ms,
-                "total": t.total_ms,
+                "discover": duration_ms(build.discover),
+                "ready": duration_ms(build.ready),
+                "parse": duration_ms(build.parse),
+                "index": total_ms,
+                "graph": graph_ms,
             },
         });
         println!("{report}");
     } else {
-        println!(
-            "{}: {} files, {} symbols, {} references",
-            root.display(),
-            summary.files,
-            summary.symbols,
-            summary.references
-        );
+        println!("{}: {files} files, {symbols} symbols, {references} references", root.display());
+        println!("graph: {} nodes, {} edges", graph.node_count(), graph.edge_count());
         let skipped: Vec<String> = skipped.iter().map(|(k, v)| format!("{k} {v}")).collect();
         println!("skipped: {}", if skipped.is_empty() { "none".to_owned() } else { skipped.join(", ") });
+        println!("cache: {cache} ({reused} files reused)");
         println!(
-            "time: {:.0} ms (discover {:.0} ms, symbols ready after outline {:.0} ms, full parse {:.0} ms)",
-            t.total_ms, t.discover_ms, t.outline_ms, t.parse_ms
+            "time: discover {:.0} ms, symbols ready {:.0} ms, full parse {:.0} ms, index {total_ms:.0} ms, graph {graph_ms:.0} ms",
+            duration_ms(build.discover),
+            duration_ms(build.ready),
+            duration_ms(build.parse),
         );
     }
     Ok(())
@@ -167,7 +186,7 @@ pub fn symbols(
     as_json: bool,
 ) -> anyhow::Result<()> {
     let root = resolve_root(root)?;
-    let (host, _, _) = build_host(&root, ScanDepth::Outline)?;
+    let (host, _, _) = build_host(&root, ScanDepth::Outline, false)?;
     let analysis = host.snapshot();
     let limit = limit.unwrap_or(if query.is_some() { 100 } else { usize::MAX });
     let hits = analysis

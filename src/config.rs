@@ -12,15 +12,33 @@ pub struct Config {
     pub max_file_size: u64,
     /// How long `workspace/symbol` waits for the first index before answering from what it has.
     pub workspace_symbol_wait_ms: u64,
+    /// Where to keep the index cache (default: `$REPOLENS_CACHE_DIR`, else the user's cache
+    /// directory; never inside the repository unless set here).
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// Keep no cache at all.
+    pub no_cache: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { max_file_size: 2 * 1024 * 1024, workspace_symbol_wait_ms: 10_000 }
+        Config {
+            max_file_size: 2 * 1024 * 1024,
+            workspace_symbol_wait_ms: 10_000,
+            cache_dir: std::env::var_os("REPOLENS_CACHE_DIR").map(Into::into),
+            no_cache: false,
+        }
     }
 }
 
 impl Config {
+    /// The index cache for these roots, unless caching is off or there is nowhere to put it.
+    pub fn index_cache(&self, roots: &[std::path::PathBuf]) -> Option<crate::workspace::IndexCache> {
+        if self.no_cache || roots.is_empty() {
+            return None;
+        }
+        crate::workspace::IndexCache::locate(roots, self.cache_dir.as_deref())
+    }
+
     /// Reads `initializationOptions`; anything unusable keeps its default, with a warning.
     pub fn from_json(value: Option<&serde_json::Value>) -> Config {
         let Some(value) = value.filter(|v| !v.is_null()) else { return Config::default() };

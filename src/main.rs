@@ -33,6 +33,9 @@ enum Command {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Ignore the cache (and write a fresh one): measure a cold start.
+        #[arg(long)]
+        cold: bool,
     },
     /// List symbols of a repository, or those matching a fuzzy query, best first.
     Symbols {
@@ -64,7 +67,7 @@ fn main() -> ExitCode {
                 repolens::lsp::ExitStatus::Abrupt => ExitCode::FAILURE,
             };
         }
-        Some(Command::Index { root, json }) => repolens::cli::index(root, json),
+        Some(Command::Index { root, json, cold }) => repolens::cli::index(root, json, cold),
         Some(Command::Symbols { root, query, limit, json }) => {
             repolens::cli::symbols(root, query, limit, json)
         }

@@ -30,7 +30,77 @@ class Generated:
 }
 
 fn repolens(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_repolens")).args(args).output().unwrap()
+    let cache = tempfile::tempdir().unwrap();
+    repolens_with_cache(args, cache.path())
+}
+
+fn repolens_with_cache(args: &[&str], cache: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_repolens")).args(args).env("REPOLENS_CACHE_DIR", cache).output().unwrap()
+}
+
+fn index_json(root: &std::path::Path, cache: &std::path::Path) -> Value {
+    let out = repolens_with_cache(&["index", "--root", root.to_str().unwrap(), "--json"], cache);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_index_cache_is_reused_when_files_are_unchanged() {
+    let fixture = workspace();
+    let cache = tempfile::tempdir().unwrap();
+    let cold = index_json(fixture.root(), cache.path());
+    assert_eq!(cold["cache"]["state"], "cold");
+    let warm = index_json(fixture.root(), cache.path());
+    assert_eq!(warm["cache"], json!({ "state": "warm", "reused": 2 }));
+    for key in ["files", "symbols", "references", "skipped", "graph"] {
+        assert_eq!(warm[key], cold[key], "{key} differs between cold and warm");
+    }
+    // A change that keeps the size and (as a coarse clock would) the mtime: only because that
+    // mtime is too close to when the cache was saved to be trusted does the content hash decide.
+    let path = fixture.path("pkg/geometry.py");
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    std::fs::write(&path, fixture.read("pkg/geometry.py").replace("area", "size")).unwrap();
+    std::fs::File::options().write(true).open(&path).unwrap().set_modified(mtime).unwrap();
+    let after = index_json(fixture.root(), cache.path());
+    assert_eq!(after["cache"], json!({ "state": "warm", "reused": 1 }));
+    let out = repolens_with_cache(
+        &["symbols", "--root", fixture.root().to_str().unwrap(), "--query", "size", "--json"],
+        cache.path(),
+    );
+    let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hits[0]["name"], "size");
+}
+
+#[test]
+fn a_corrupt_index_cache_is_rebuilt() {
+    let fixture = workspace();
+    let cache = tempfile::tempdir().unwrap();
+    let cold = index_json(fixture.root(), cache.path());
+    let file =
+        walk_files(cache.path()).into_iter().find(|p| p.ends_with("summaries.bin")).expect("a cache file");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes.truncate(middle);
+    std::fs::write(&file, &bytes).unwrap();
+    let recovered = index_json(fixture.root(), cache.path());
+    assert_eq!(recovered["cache"]["state"], "cold");
+    assert_eq!(recovered["symbols"], cold["symbols"]);
+    std::fs::write(&file, b"not a cache at all").unwrap();
+    assert_eq!(index_json(fixture.root(), cache.path())["cache"]["state"], "cold");
+    assert_eq!(
+        index_json(fixture.root(), cache.path())["cache"]["state"],
+        "warm",
+        "the rebuilt cache was saved"
+    );
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { out.extend(walk_files(&path)) } else { out.push(path) }
+    }
+    out
 }
 
 #[test]
@@ -107,7 +177,11 @@ fn index_reports_files_symbols_and_skips_by_reason() {
     assert_eq!(report["files"], 2, "{report}");
     assert_eq!(report["symbols"], 2);
     assert_eq!(report["skipped"], json!({ "too_large": 1, "binary": 1, "not_utf8": 1 }));
-    assert!(report["timings_ms"]["total"].as_f64().unwrap() > 0.0);
+    for phase in ["discover", "ready", "parse", "index", "graph"] {
+        assert!(report["timings_ms"][phase].is_number(), "no {phase} timing: {report}");
+    }
+    assert!(report["timings_ms"]["index"].as_f64().unwrap() > 0.0);
+    assert_eq!(report["graph"]["nodes"], 4, "two modules and their two symbols: {report}");
 }
 
 #[test]

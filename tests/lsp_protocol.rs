@@ -475,3 +475,30 @@ fn disk_changes_are_watched_when_the_client_cannot() {
     assert_eq!(client.request_ok("workspace/symbol", json!({ "query": "Generated" })), json!([]));
     assert_eq!(client.shutdown_and_exit(), 0);
 }
+
+#[test]
+fn a_warm_start_answers_like_a_cold_one() {
+    let fixture = write_fixture(PROJECT);
+    let cache = tempfile::tempdir().unwrap();
+    let queries = ["QuerySet", "filter", "gqs", "view"];
+    let mut answers = Vec::new();
+    for round in ["cold", "warm"] {
+        let builder =
+            TestServerBuilder::default().progress(true).cache_dir(cache.path()).root_uri(fixture.root_uri());
+        let mut client = builder.start_in_process_for_test();
+        client.initialize(&builder);
+        client.wait_notification("$/progress", |p| p["value"]["kind"] == "end");
+        let status = client.request_ok("repolens/status", Value::Null);
+        assert_eq!(status["cache"]["state"], round, "{status}");
+        assert_eq!(status["graph"]["files"], 3);
+        answers.push(queries.map(|q| client.request_ok("workspace/symbol", json!({ "query": q }))));
+        assert_eq!(client.shutdown_and_exit(), 0);
+        // The cache is written after the index is built, off the main loop: wait for it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::fs::read_dir(cache.path()).map_or(0, |d| d.count()) == 0 {
+            assert!(std::time::Instant::now() < deadline, "no cache was written");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    assert_eq!(answers[0], answers[1]);
+}

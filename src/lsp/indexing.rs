@@ -19,10 +19,28 @@ use crate::{
     stdx::CancelToken,
     syntax::{FileSummary, LanguageId},
     workspace::{
-        DiscoverOptions, DiskChange, DiskWatcher, FileId, ScanDepth, ScanProgress, Skipped, VfsPath,
-        WorkspaceScan, discover, read_source, scan_files, summarize_source,
+        CacheState, DiscoverOptions, DiskChange, DiskWatcher, FileId, IndexBuild, IndexSink, ScanDepth,
+        ScanProgress, Skipped, VfsPath, WorkspaceScan, index_workspace, read_source, save_index_cache,
+        summarize_source,
     },
 };
+
+/// Hands the index job's phases to the main loop.
+struct TaskSink {
+    tasks: crossbeam_channel::Sender<Task>,
+}
+
+impl IndexSink for TaskSink {
+    fn ready(&self, scan: &WorkspaceScan, elapsed: Duration) {
+        if !scan.files.is_empty() {
+            let _ = self.tasks.send(Task::OutlineReady { scan: Box::new(scan.clone()), elapsed });
+        }
+    }
+
+    fn progress(&self, progress: ScanProgress) {
+        let _ = self.tasks.send(Task::IndexProgress(progress));
+    }
+}
 
 /// Edits to an open document reach the graph this long after the last one.
 const MODEL_DEBOUNCE: Duration = Duration::from_millis(300);
@@ -42,13 +60,15 @@ pub(crate) struct IndexState {
     full_done: bool,
     early_changes: Vec<(PathBuf, DiskChange)>,
     watcher: Option<DiskWatcher>,
+    cache: Option<CacheState>,
 }
 
 /// How long each phase of the last index build took.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Phases {
     pub discover: Option<Duration>,
-    pub outline: Option<Duration>,
+    /// From the start until workspace symbols could be answered.
+    pub ready: Option<Duration>,
     pub parse: Option<Duration>,
     pub graph: Option<Duration>,
 }
@@ -65,45 +85,37 @@ impl Server {
         let roots = self.host.roots().to_vec();
         let languages = self.host.languages().clone();
         let options = DiscoverOptions { max_file_size: self.config.max_file_size };
+        let cache = self.config.index_cache(&roots);
         let cancel = self.index.cancel.clone();
         self.index.started = Some(Instant::now());
         if self.client.work_done_progress {
             self.index.progress =
                 Some(ProgressReporter::begin(self, "Indexing", Some("discovering files".into())));
         }
-        let tasks = self.task_sender.clone();
+        let sink = TaskSink { tasks: self.task_sender.clone() };
         let spawned = std::thread::Builder::new().name("repolens-index".into()).spawn(move || {
             let started = Instant::now();
-            let on_progress = |p: ScanProgress| {
-                let _ = tasks.send(Task::IndexProgress(p));
-            };
-            let scan = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let discovery = discover(&roots, &options);
-                let discover_time = started.elapsed();
-                let quiet = |_: ScanProgress| {};
-                let mut outline =
-                    scan_files(&discovery, ScanDepth::Outline, &options, &languages, &quiet, cancel.flag())?;
-                outline.discover_time = discover_time;
-                if !outline.files.is_empty() {
-                    let _ = tasks
-                        .send(Task::OutlineReady { scan: Box::new(outline), elapsed: started.elapsed() });
-                }
-                let mut full = scan_files(
-                    &discovery,
-                    ScanDepth::Full,
+            let build = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                index_workspace(
+                    &roots,
                     &options,
                     &languages,
-                    &on_progress,
+                    cache.as_ref(),
+                    ScanDepth::Full,
+                    &sink,
                     cancel.flag(),
-                )?;
-                full.discover_time = discover_time;
-                Some(full)
+                )
             }))
             .unwrap_or_else(|panic| {
                 tracing::error!("indexing panicked: {}", crate::stdx::panic_message(&*panic));
                 None
             });
-            let _ = tasks.send(Task::IndexDone { scan: scan.map(Box::new), elapsed: started.elapsed() });
+            let build = build.map(Box::new);
+            let saved = build.as_ref().map(|b| b.scan.clone());
+            let _ = sink.tasks.send(Task::IndexDone { build, elapsed: started.elapsed() });
+            if let (Some(cache), Some(scan)) = (cache, saved) {
+                save_index_cache(&cache, &languages, &scan);
+            }
         });
         if let Err(err) = spawned {
             tracing::error!("cannot start indexing: {err}");
@@ -120,10 +132,10 @@ impl Server {
 
     pub(crate) fn on_outline_ready(&mut self, scan: WorkspaceScan, elapsed: Duration) {
         self.index.phases.discover = Some(scan.discover_time);
-        self.index.phases.outline = Some(elapsed.saturating_sub(scan.discover_time));
+        self.index.phases.ready = Some(elapsed);
         let summary = self.host.apply_scan(scan);
         tracing::info!(
-            "workspace symbols ready: {} files, {} definitions in {:.0} ms (quick outline)",
+            "workspace symbols ready: {} files, {} definitions in {:.0} ms",
             summary.files,
             summary.symbols,
             elapsed.as_secs_f64() * 1000.0
@@ -131,18 +143,26 @@ impl Server {
         self.release_deferred(true);
     }
 
-    pub(crate) fn finish_indexing(&mut self, scan: Option<Box<WorkspaceScan>>, elapsed: Duration) {
-        let Some(scan) = scan else {
+    pub(crate) fn finish_indexing(&mut self, build: Option<Box<IndexBuild>>, elapsed: Duration) {
+        let Some(build) = build else {
             if let Some(reporter) = self.index.progress.take() {
                 reporter.end(&self.sender, Some("cancelled".into()));
             }
             self.release_deferred(true);
             return;
         };
-        let parse_time = scan.parse_time;
-        let summary = self.host.apply_scan(*scan);
+        let IndexBuild { scan, cache, parse, .. } = *build;
+        match &cache {
+            CacheState::Warm { reused } => {
+                tracing::info!("index cache: reused {reused} of {} files", scan.files.len())
+            }
+            CacheState::Cold(reason) => tracing::info!("index cache: cold ({reason})"),
+            CacheState::Off => {}
+        }
+        self.index.cache = Some(cache);
+        let summary = self.host.apply_scan(scan);
         self.index.full_done = true;
-        self.index.phases.parse = Some(parse_time);
+        self.index.phases.parse = Some(parse);
         (self.index.files, self.index.symbols, self.index.references) =
             (summary.files, summary.symbols, summary.references);
         self.index.skipped = summary.skipped.clone();
@@ -308,9 +328,15 @@ impl Server {
             "graph": { "files": graph.file_count(), "nodes": graph.node_count(), "edges": graph.edge_count() },
             "phases": {
                 "discoverMs": ms(phases.discover),
-                "outlineMs": ms(phases.outline),
+                                "readyMs": ms(phases.ready),
                 "parseMs": ms(phases.parse),
                 "graphMs": ms(phases.graph),
+            },
+                        "cache": match &self.index.cache {
+                Some(CacheState::Warm { reused }) => json!({ "state": "warm", "reused": reused }),
+                Some(CacheState::Cold(reason)) => json!({ "state": "cold", "reason": reason }),
+                Some(CacheState::Off) => json!({ "state": "off" }),
+                None => json!({ "state": "pending" }),
             },
             "pendingModelUpdates": self.model_due.len(),
             "openDocuments": self.host.open_documents(),

@@ -24,7 +24,7 @@ use crate::{
     syntax::FileSummary,
     syntax::Languages,
     text::PositionEncoding,
-    workspace::{DiskChange, FileId, ScanProgress, WorkspaceScan},
+    workspace::{DiskChange, FileId, IndexBuild, ScanProgress, WorkspaceScan},
 };
 
 /// Knobs for embedding the server (tests); the binary uses the defaults.
@@ -52,7 +52,7 @@ pub(crate) enum Task {
     },
     /// Phase 2: the full parse (or `None`: cancelled).
     IndexDone {
-        scan: Option<Box<WorkspaceScan>>,
+        build: Option<Box<IndexBuild>>,
         elapsed: Duration,
     },
     Model(ModelEvent),
@@ -238,7 +238,7 @@ impl Server {
             Task::Respond(response) => self.respond(response),
             Task::IndexProgress(progress) => self.on_index_progress(progress),
             Task::OutlineReady { scan, elapsed } => self.on_outline_ready(*scan, elapsed),
-            Task::IndexDone { scan, elapsed } => self.finish_indexing(scan, elapsed),
+            Task::IndexDone { build, elapsed } => self.finish_indexing(build, elapsed),
             Task::Model(event) => self.on_model_event(event),
             Task::DiskChanged(changes) => self.on_disk_changes(changes),
             Task::DiskFileIndexed { file, summary } => self.on_disk_file_indexed(file, summary),

@@ -10,7 +10,7 @@ use super::SyntaxTree;
 use crate::text::TextRange;
 
 /// One name an import statement binds.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Import {
     /// The module path without leading dots: `a.b` in `import a.b` and `from ..a.b import c`.
     pub module: Box<str>,

@@ -32,7 +32,7 @@ pub struct QueryOverride {
     pub source: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum LanguageId {
     Python,
 }
@@ -103,13 +103,15 @@ impl Language {
 #[derive(Clone)]
 pub struct Languages {
     compiled: Arc<std::sync::OnceLock<Arc<[Arc<Language>]>>>,
+    /// Identifies the query sources in use (and the repolens version), for caches of results.
+    fingerprint: u64,
 }
 
 impl Languages {
     /// The embedded queries only.
     pub fn embedded() -> Languages {
         static EMBEDDED: std::sync::OnceLock<Languages> = std::sync::OnceLock::new();
-        EMBEDDED.get_or_init(|| Languages { compiled: Arc::default() }).clone()
+        EMBEDDED.get_or_init(|| Languages { compiled: Arc::default(), fingerprint: fingerprint(&[]) }).clone()
     }
 
     /// Compiles the queries now, on a background thread, unless that already happened.
@@ -127,13 +129,36 @@ impl Languages {
             return Ok(Languages::embedded());
         }
         let compiled = compile(overrides)?;
-        Ok(Languages { compiled: Arc::new(std::sync::OnceLock::from(compiled)) })
+        Ok(Languages {
+            compiled: Arc::new(std::sync::OnceLock::from(compiled)),
+            fingerprint: fingerprint(overrides),
+        })
+    }
+
+    /// Changes whenever summaries could come out differently: another repolens version, or
+    /// other query sources.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     pub fn get(&self, id: LanguageId) -> &Arc<Language> {
         let all = self.compiled.get_or_init(|| compile(&[]).expect("embedded queries compile"));
         all.iter().find(|lang| lang.id == id).expect("every LanguageId is registered")
     }
+}
+
+fn fingerprint(overrides: &[QueryOverride]) -> u64 {
+    let mut key = String::from(env!("CARGO_PKG_VERSION"));
+    for id in LanguageId::ALL {
+        for file in QueryFile::ALL {
+            let overridden = overrides.iter().find(|o| o.language == id && o.file == file);
+            key.push('\0');
+            key.push_str(
+                overridden.map(|o| o.source.as_str()).or_else(|| id.embedded_query(file)).unwrap_or(""),
+            );
+        }
+    }
+    xxhash_rust::xxh3::xxh3_64(key.as_bytes())
 }
 
 fn compile(overrides: &[QueryOverride]) -> anyhow::Result<Arc<[Arc<Language>]>> {

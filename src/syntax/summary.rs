@@ -8,7 +8,7 @@ use crate::text::{LineIndex, TextRange};
 pub use super::tags::DefinitionKind as SymbolKind;
 
 /// How much of a file a summary describes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SummaryDetail {
     /// Definitions only, from the quick outline; extents approximate, no docs or references.
     Outline,
@@ -16,7 +16,7 @@ pub enum SummaryDetail {
     Full,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileSummary {
     pub language: LanguageId,
     pub detail: SummaryDetail,
@@ -30,7 +30,7 @@ pub struct FileSummary {
     pub has_syntax_errors: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Symbol {
     pub name: Box<str>,
     pub kind: SymbolKind,
@@ -41,7 +41,7 @@ pub struct Symbol {
     pub doc: Option<Box<str>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reference {
     pub kind: ReferenceKind,
     pub name: Box<str>,

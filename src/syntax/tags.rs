@@ -16,7 +16,7 @@ use super::SyntaxTree;
 use crate::text::TextRange;
 
 /// What a definition defines; the suffix of its `@definition.<kind>` capture.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum DefinitionKind {
     Module,
     Class,
@@ -29,7 +29,7 @@ pub enum DefinitionKind {
 }
 
 /// What a reference refers through; the suffix of its `@reference.<kind>` capture.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum ReferenceKind {
     Call,
     /// A base class in a class header.

@@ -45,7 +45,9 @@ pub struct WideRange {
 }
 
 /// A half-open range of UTF-8 byte offsets.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct TextRange {
     pub start: u32,
     pub end: u32,

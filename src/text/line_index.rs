@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 
 use super::{LineCol, PositionEncoding};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LineIndex {
     /// Byte offset at which each line starts; `line_starts[0] == 0`.
     line_starts: Vec<u32>,
@@ -19,7 +19,7 @@ pub struct LineIndex {
     len: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct WideChar {
     /// Byte offset of the character from the start of its line.
     start: u32,

@@ -5,14 +5,18 @@
 //! skipped and counted, never reported as errors. A scan parses and tags every file on a
 //! dedicated thread pool, reporting progress and stopping promptly when cancelled.
 
+mod cache;
 mod discover;
+mod index;
 mod scan;
 mod vfs;
 mod watch;
 
+pub use cache::{CacheError, CachedIndex, FileStamp, IndexCache};
 pub use discover::{
     DiscoverOptions, Discovery, SkipReason, Skipped, discover, grammar_overrides, read_source,
 };
+pub use index::{CacheState, IndexBuild, IndexSink, index_workspace, save_index_cache};
 pub use scan::{
     ScanDepth, ScanProgress, ScannedFile, WorkspaceScan, scan_files, scan_workspace, summarize_source,
 };

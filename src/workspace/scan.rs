@@ -1,4 +1,5 @@
-//! Scanning a whole workspace: read, parse and summarize every file, in parallel.
+//! Scanning a whole workspace: read, parse and summarize every file, in parallel, reusing the
+//! cache for files whose content has not changed.
 
 use std::{
     path::{Path, PathBuf},
@@ -11,30 +12,57 @@ use std::{
 
 use rayon::prelude::*;
 
-use super::{DiscoverOptions, Discovery, Skipped, discover, read_source};
-use crate::syntax::{FileSummary, LanguageId, Languages, ParseBudget, parse_text};
+use super::{
+    DiscoverOptions, Discovery, SkipReason, Skipped,
+    cache::{CacheLookup, CachedIndex, FileStamp, content_hash, stat},
+    discover, read_source,
+};
+use crate::syntax::{FileSummary, LanguageId, Languages, ParseBudget, SummaryDetail, parse_text};
 
 /// How deeply to read each file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScanDepth {
-    /// Definitions from the quick outline, for the languages that have one (others are left
-    /// out); a Django-sized tree takes a fraction of a second.
+    /// Definitions from the quick outline for the languages that have one (others are left
+    /// out), or the cached full summary where the content is unchanged: a Django-sized tree
+    /// takes a fraction of a second.
     Outline,
-    /// A full tree-sitter parse and the tags query.
+    /// A full tree-sitter parse and the queries.
     Full,
 }
 
+#[derive(Clone)]
 pub struct ScannedFile {
     pub path: PathBuf,
     pub language: LanguageId,
     pub summary: Arc<FileSummary>,
+    pub stamp: FileStamp,
+    /// The summary came from the cache.
+    pub cached: bool,
 }
 
+#[derive(Clone)]
 pub struct WorkspaceScan {
     pub files: Vec<ScannedFile>,
     pub skipped: Skipped,
     pub discover_time: Duration,
     pub parse_time: Duration,
+}
+
+impl WorkspaceScan {
+    /// Files whose summary is only an outline: what a full pass still has to parse.
+    pub fn outlined(&self) -> Discovery {
+        let files = self
+            .files
+            .iter()
+            .filter(|f| f.summary.detail == SummaryDetail::Outline)
+            .map(|f| (f.path.clone(), f.language))
+            .collect();
+        Discovery { files, skipped: Skipped::default() }
+    }
+
+    pub fn cached_count(&self) -> usize {
+        self.files.iter().filter(|f| f.cached).count()
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -43,8 +71,8 @@ pub struct ScanProgress {
     pub total: usize,
 }
 
-/// Discovers and fully summarizes every source file under `roots`. Returns `None` once
-/// `cancel` is set. `on_progress` is called about a hundred times, from worker threads.
+/// Discovers and fully summarizes every source file under `roots`, without a cache. Returns
+/// `None` once `cancel` is set.
 pub fn scan_workspace(
     roots: &[PathBuf],
     options: &DiscoverOptions,
@@ -55,24 +83,28 @@ pub fn scan_workspace(
     let started = Instant::now();
     let discovery = discover(roots, options);
     let discover_time = started.elapsed();
-    let mut scan = scan_files(&discovery, ScanDepth::Full, options, languages, on_progress, cancel)?;
+    let mut scan = scan_files(&discovery, ScanDepth::Full, options, languages, None, on_progress, cancel)?;
     scan.discover_time = discover_time;
     Some(scan)
 }
 
-/// Summarizes discovered files to the given depth, in parallel.
+/// Summarizes discovered files to the given depth, in parallel. `on_progress` is called about a
+/// hundred times, from worker threads.
 pub fn scan_files(
     discovery: &Discovery,
     depth: ScanDepth,
     options: &DiscoverOptions,
     languages: &Languages,
+    cache: Option<&CachedIndex>,
     on_progress: &(dyn Fn(ScanProgress) + Sync),
     cancel: &AtomicBool,
 ) -> Option<WorkspaceScan> {
     let files: Vec<&(PathBuf, LanguageId)> = discovery
         .files
         .iter()
-        .filter(|(_, lang)| depth == ScanDepth::Full || languages.get(*lang).has_quick_outline())
+        .filter(|(_, lang)| {
+            depth == ScanDepth::Full || cache.is_some() || languages.get(*lang).has_quick_outline()
+        })
         .collect();
     let total = files.len();
     on_progress(ScanProgress { done: 0, total });
@@ -94,17 +126,16 @@ pub fn scan_files(
                 if cancel.load(Ordering::Relaxed) {
                     return None;
                 }
-                let (path, language) = (path.clone(), *language);
-                let scanned = scan_file(&path, language, depth, options, languages, cancel);
+                let scanned = scan_file(path, *language, depth, options, languages, cache, cancel);
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 if n.is_multiple_of(step) {
                     on_progress(ScanProgress { done: n, total });
                 }
                 match scanned {
-                    Ok(summary) => Some(ScannedFile { path, language, summary: Arc::new(summary) }),
+                    Ok(file) => Some(file),
                     Err(reason) => {
                         if let Some(reason) = reason {
-                            skipped.lock().unwrap_or_else(|e| e.into_inner()).add(&path, reason);
+                            skipped.lock().unwrap_or_else(|e| e.into_inner()).add(path, reason);
                         }
                         None
                     }
@@ -119,24 +150,42 @@ pub fn scan_files(
     Some(WorkspaceScan { files, skipped, discover_time: Duration::ZERO, parse_time: parse_started.elapsed() })
 }
 
-/// `Err(Some(reason))`: skipped for that reason; `Err(None)`: the parse was abandoned.
+/// `Err(Some(reason))`: skipped for that reason; `Err(None)`: no summary (the parse was
+/// abandoned, or the language has no outline and there was no cache entry).
 fn scan_file(
     path: &Path,
     language: LanguageId,
     depth: ScanDepth,
     options: &DiscoverOptions,
     languages: &Languages,
+    cache: Option<&CachedIndex>,
     cancel: &AtomicBool,
-) -> Result<FileSummary, Option<super::SkipReason>> {
-    let text = read_source(path, options.max_file_size).map_err(Some)?;
-    if depth == ScanDepth::Outline {
-        return FileSummary::outline(language, &text).ok_or(None);
+) -> Result<ScannedFile, Option<SkipReason>> {
+    let (size, mtime_ns) = stat(path).ok_or(Some(SkipReason::Unreadable))?;
+    let lookup = cache.map_or(CacheLookup::Miss, |c| c.lookup(path, size, mtime_ns));
+    let scanned =
+        |summary, stamp, cached| ScannedFile { path: path.to_path_buf(), language, summary, stamp, cached };
+    if let CacheLookup::Fresh(stamp, summary) = &lookup {
+        return Ok(scanned(summary.clone(), *stamp, true));
     }
-    let budget = ParseBudget { cancelled: Some(cancel), ..ParseBudget::default() };
-    summarize_with(languages, language, &text, budget).ok_or_else(|| {
-        tracing::warn!("gave up parsing {} (time budget exceeded)", path.display());
-        None
-    })
+    let text = read_source(path, options.max_file_size).map_err(Some)?;
+    let stamp = FileStamp { size, mtime_ns, hash: content_hash(text.as_bytes()) };
+    if let CacheLookup::Verify(hash, summary) = lookup
+        && hash == stamp.hash
+    {
+        return Ok(scanned(summary, stamp, true));
+    }
+    let summary = match depth {
+        ScanDepth::Outline => FileSummary::outline(language, &text).ok_or(None)?,
+        ScanDepth::Full => {
+            let budget = ParseBudget { cancelled: Some(cancel), ..ParseBudget::default() };
+            summarize_with(languages, language, &text, budget).ok_or_else(|| {
+                tracing::warn!("gave up parsing {} (time budget exceeded)", path.display());
+                None
+            })?
+        }
+    };
+    Ok(scanned(Arc::new(summary), stamp, false))
 }
 
 /// Parses and summarizes one source text.

@@ -21,6 +21,7 @@ pub struct TestServerBuilder {
     progress: bool,
     hierarchical: bool,
     watched_files: bool,
+    cache_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for TestServerBuilder {
@@ -32,6 +33,7 @@ impl Default for TestServerBuilder {
             progress: false,
             hierarchical: true,
             watched_files: false,
+            cache_dir: None,
         }
     }
 }
@@ -57,6 +59,13 @@ impl TestServerBuilder {
         self
     }
 
+    /// Keep the index cache here (without this, tests run with the cache off so that they
+    /// never touch the user's cache directory).
+    pub fn cache_dir(mut self, dir: &std::path::Path) -> Self {
+        self.cache_dir = Some(dir.to_path_buf());
+        self
+    }
+
     /// Whether the client offers to watch files for the server (dynamic registration).
     pub fn watched_files(mut self, on: bool) -> Self {
         self.watched_files = on;
@@ -69,6 +78,18 @@ impl TestServerBuilder {
     }
 
     pub fn initialize_params(&self) -> Value {
+        let mut options = match &self.initialization_options {
+            Value::Object(map) => map.clone(),
+            _ => serde_json::Map::new(),
+        };
+        match &self.cache_dir {
+            Some(dir) => {
+                options.insert("cacheDir".into(), json!(dir));
+            }
+            None => {
+                options.entry("noCache").or_insert(json!(true));
+            }
+        }
         json!({
             "processId": null,
             "rootUri": self.root_uri,
@@ -80,7 +101,7 @@ impl TestServerBuilder {
                     "documentSymbol": { "hierarchicalDocumentSymbolSupport": self.hierarchical }
                 }
             },
-            "initializationOptions": self.initialization_options,
+                        "initializationOptions": options,
             "clientInfo": { "name": "repolens-tests" }
         })
     }

@@ -1,0 +1,125 @@
+//! Indexing a workspace end to end, the same way for the server and the command line:
+//! discover; phase 1 — cached full summaries for unchanged files, the quick outline for the rest
+//! (enough to answer workspace symbols); phase 2 — a full parse of what phase 1 only outlined;
+//! then the cache is saved for the next start.
+
+use std::{
+    path::PathBuf,
+    sync::atomic::AtomicBool,
+    time::{Duration, Instant},
+};
+
+use super::{
+    CacheError, DiscoverOptions, IndexCache, ScanDepth, ScanProgress, WorkspaceScan, discover, scan_files,
+};
+use crate::syntax::{Languages, SummaryDetail};
+
+/// Receives the phases of [`index_workspace`] as they finish.
+pub trait IndexSink: Sync {
+    /// Phase 1 is done: every file has at least its definitions.
+    fn ready(&self, scan: &WorkspaceScan, elapsed: Duration);
+    /// Phase 2 progress (files parsed so far).
+    fn progress(&self, progress: ScanProgress);
+}
+
+/// How the cache took part in a build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CacheState {
+    /// No cache directory available, or disabled.
+    Off,
+    /// No usable cache: everything was parsed (the reason says why).
+    Cold(String),
+    /// A cache was loaded; `reused` of the files came from it.
+    Warm { reused: usize },
+}
+
+/// The complete result, with timings per phase.
+pub struct IndexBuild {
+    pub scan: WorkspaceScan,
+    pub cache: CacheState,
+    pub discover: Duration,
+    pub ready: Duration,
+    pub parse: Duration,
+}
+
+/// Indexes `roots`, reporting phase 1 to `sink` before phase 2 starts (`depth` Outline stops
+/// after phase 1). Returns `None` once `cancel` is set.
+pub fn index_workspace(
+    roots: &[PathBuf],
+    options: &DiscoverOptions,
+    languages: &Languages,
+    cache: Option<&IndexCache>,
+    depth: ScanDepth,
+    sink: &dyn IndexSink,
+    cancel: &AtomicBool,
+) -> Option<IndexBuild> {
+    let started = Instant::now();
+    let fingerprint = languages.fingerprint();
+    let (loaded, mut state) = match cache.map(|c| c.load(fingerprint)) {
+        None => (None, CacheState::Off),
+        Some(Ok(loaded)) => (Some(loaded), CacheState::Warm { reused: 0 }),
+        Some(Err(err)) => {
+            if !matches!(err, CacheError::Missing) {
+                tracing::info!("discarding the index cache: {err}");
+            }
+            (None, CacheState::Cold(err.to_string()))
+        }
+    };
+    let discovery = discover(roots, options);
+    let discover_time = started.elapsed();
+    let quiet = |_: ScanProgress| {};
+    let mut phase1 =
+        scan_files(&discovery, ScanDepth::Outline, options, languages, loaded.as_ref(), &quiet, cancel)?;
+    phase1.discover_time = discover_time;
+    drop(loaded);
+    let ready = started.elapsed();
+    if let CacheState::Warm { reused } = &mut state {
+        *reused = phase1.cached_count();
+    }
+    sink.ready(&phase1, ready);
+    if depth == ScanDepth::Outline {
+        return Some(IndexBuild {
+            scan: phase1,
+            cache: state,
+            discover: discover_time,
+            ready,
+            parse: Duration::ZERO,
+        });
+    }
+    // Phase 2: what phase 1 only outlined, and languages without an outline.
+    let mut rest = phase1.outlined();
+    let covered: rustc_hash::FxHashSet<&PathBuf> = phase1.files.iter().map(|f| &f.path).collect();
+    rest.files.extend(
+        discovery
+            .files
+            .iter()
+            .filter(|(path, lang)| !covered.contains(path) && !languages.get(*lang).has_quick_outline())
+            .cloned(),
+    );
+    let on_progress = |p: ScanProgress| sink.progress(p);
+    let phase2 = scan_files(&rest, ScanDepth::Full, options, languages, None, &on_progress, cancel)?;
+    let parse = phase2.parse_time;
+    let mut files: Vec<_> =
+        phase1.files.into_iter().filter(|f| f.summary.detail == SummaryDetail::Full).collect();
+    files.extend(phase2.files);
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut skipped = phase1.skipped;
+    skipped.merge(phase2.skipped);
+    let scan = WorkspaceScan { files, skipped, discover_time, parse_time: parse };
+    Some(IndexBuild { scan, cache: state, discover: discover_time, ready, parse })
+}
+
+/// Saves a finished build for the next start; failures are logged, never fatal.
+pub fn save_index_cache(cache: &IndexCache, languages: &Languages, scan: &WorkspaceScan) {
+    let started = Instant::now();
+    let files: Vec<_> = scan.files.iter().map(|f| (f.path.clone(), f.stamp, f.summary.clone())).collect();
+    match cache.save(languages.fingerprint(), &files) {
+        Ok(()) => tracing::info!(
+            "saved the index cache ({} files) to {} in {:.0} ms",
+            files.len(),
+            cache.path().display(),
+            started.elapsed().as_secs_f64() * 1000.0
+        ),
+        Err(err) => tracing::warn!("could not save the index cache to {}: {err}", cache.path().display()),
+    }
+}
