@@ -97,6 +97,9 @@ pub(crate) struct FunctionJob {
     pub(crate) commit: usize,
     pub(crate) change: usize,
     pub(crate) path: String,
+    /// The version before the commit, when it is known: then the version after it can be
+    /// parsed incrementally from the tree of the version before.
+    pub(crate) old_blob: Option<String>,
     pub(crate) blob: String,
     pub(crate) hunks: Vec<Hunk>,
 }
@@ -173,6 +176,7 @@ impl FactsBuilder {
                     commit: commit_idx,
                     change: change_idx,
                     path: change.path,
+                    old_blob: change.old_blob,
                     blob,
                     hunks: change.hunks,
                 });

@@ -45,7 +45,9 @@ pub(crate) struct RawChange {
     pub(crate) kind: ChangeKind,
     pub(crate) added: u32,
     pub(crate) deleted: u32,
-    /// The post-image blob (patch output only; `None` for deletions and pure renames).
+    /// The pre-image and post-image blobs (patch output only; `None` for an added or deleted
+    /// side and for pure renames).
+    pub(crate) old_blob: Option<String>,
     pub(crate) new_blob: Option<String>,
     pub(crate) hunks: Vec<Hunk>,
 }
@@ -215,6 +217,7 @@ fn parse_numstat_record(record: &[u8]) -> Result<RawCommit, HistoryError> {
                 kind,
                 added: 0,
                 deleted: 0,
+                old_blob: None,
                 new_blob: None,
                 hunks: Vec::new(),
             });
@@ -290,6 +293,7 @@ pub(crate) fn parse_patch_log(
                 kind: ChangeKind::Modified,
                 added: 0,
                 deleted: 0,
+                old_blob: None,
                 new_blob: None,
                 hunks: Vec::new(),
             });
@@ -341,9 +345,15 @@ pub(crate) fn parse_patch_log(
             change.kind = ChangeKind::Renamed;
         } else if let Some(rest) = text.strip_prefix(b"index ") {
             let ids = rest.split(|&b| b == b' ').next().unwrap_or_default();
-            let new = ids.split(|&b| b == b'.').next_back().unwrap_or_default();
-            if !new.is_empty() && new.iter().any(|&b| b != b'0') {
-                change.new_blob = Some(String::from_utf8_lossy(new).into_owned());
+            let blob = |id: &[u8]| {
+                (!id.is_empty() && id.iter().any(|&b| b != b'0'))
+                    .then(|| String::from_utf8_lossy(id).into_owned())
+            };
+            if let Some((old, new)) =
+                ids.split(|&b| b == b'.').filter(|id| !id.is_empty()).collect::<Vec<_>>().split_first()
+            {
+                change.old_blob = blob(old);
+                change.new_blob = new.first().and_then(|id| blob(id));
             }
         } else if let Some(rest) = text.strip_prefix(b"--- ") {
             // For a deletion the only real path is on this side.
@@ -370,6 +380,9 @@ fn finish_commit(mut commit: RawCommit) -> RawCommit {
     for change in &mut commit.changes {
         if change.kind == ChangeKind::Deleted {
             change.new_blob = None;
+        }
+        if change.kind == ChangeKind::Added {
+            change.old_blob = None;
         }
         if change.kind != ChangeKind::Renamed {
             change.old_path = None;
@@ -516,6 +529,7 @@ mod tests {
         assert_eq!(c.changes.len(), 1);
         let change = &c.changes[0];
         assert_eq!((change.path.as_str(), change.added, change.deleted), ("x.py", 1, 3));
+        assert_eq!(change.old_blob, None);
         assert_eq!(change.new_blob.as_deref(), Some("b".repeat(40).as_str()));
         assert_eq!(change.hunks[1].removed_indent, Some(8));
         assert_eq!(change.hunks[1].new_start, 8);
