@@ -388,6 +388,28 @@ fn finish_commit(mut commit: RawCommit) -> RawCommit {
             change.old_path = None;
         }
     }
+    // A type change (a symlink becoming a file) is one modification in `--raw` but a deletion
+    // followed by a creation in a patch; make it one modification here too, so that the file
+    // keeps its history whichever format was read.
+    let mut merged: Vec<RawChange> = Vec::with_capacity(commit.changes.len());
+    for change in commit.changes {
+        match merged.last_mut() {
+            Some(prev)
+                if prev.kind == ChangeKind::Deleted
+                    && change.kind == ChangeKind::Added
+                    && prev.path == change.path =>
+            {
+                prev.kind = ChangeKind::Modified;
+                prev.added += change.added;
+                prev.deleted += change.deleted;
+                prev.new_blob = change.new_blob;
+                prev.old_blob = None;
+                prev.hunks = change.hunks;
+            }
+            _ => merged.push(change),
+        }
+    }
+    commit.changes = merged;
     commit
 }
 
@@ -559,6 +581,24 @@ mod tests {
                 (None, "ü.py", ChangeKind::Added),
             ]
         );
+    }
+
+    #[test]
+    fn a_type_change_is_one_modification() {
+        let text = format!(
+            "{HEADER}diff --git a/CHANGES b/CHANGES\ndeleted file mode 120000\nindex {a}..{z}\n--- a/CHANGES\n\
+             +++ /dev/null\n@@ -1 +0,0 @@\n-doc/changes.txt\n\\ No newline at end of file\n\
+             diff --git a/CHANGES b/CHANGES\nnew file mode 100644\nindex {z}..{b}\n--- /dev/null\n\
+             +++ b/CHANGES\n@@ -0,0 +1,2 @@\n+one\n+two\n",
+            a = "a".repeat(40),
+            b = "b".repeat(40),
+            z = "0".repeat(40)
+        );
+        let changes = &parse_patch(&text)[0].changes;
+        assert_eq!(changes.len(), 1);
+        let c = &changes[0];
+        assert_eq!((c.kind, c.path.as_str(), c.added, c.deleted), (ChangeKind::Modified, "CHANGES", 2, 1));
+        assert_eq!(c.new_blob.as_deref(), Some("b".repeat(40).as_str()));
     }
 
     #[test]
