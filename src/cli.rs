@@ -178,6 +178,8 @@ pub struct HistoryArgs {
     pub root: Option<PathBuf>,
     pub as_of: Option<String>,
     pub since: Option<String>,
+    /// Git pathspecs limiting the files read (empty: all).
+    pub paths: Vec<String>,
     /// `Some("all")`, `Some(DATE)`, or `None` for file level only.
     pub functions: Option<String>,
     pub first_parent: bool,
@@ -217,6 +219,7 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<()> {
     let options = HistoryOptions {
         as_of: args.as_of,
         since: args.since.as_deref().map(parse_date).transpose()?,
+        paths: args.paths,
         functions,
         first_parent: args.first_parent,
         half_life_days: args.half_life_days,

@@ -57,6 +57,9 @@ enum Command {
         /// Ignore commits before this date (YYYY-MM-DD or @UNIX_SECONDS).
         #[arg(long, value_name = "DATE")]
         since: Option<String>,
+        /// Only files matching this git pathspec (repeatable), e.g. `*.py` or `:(exclude)*.po`.
+        #[arg(long = "path", value_name = "PATHSPEC")]
+        paths: Vec<String>,
         /// Also read function-level facts: `all`, or for commits since DATE.
         #[arg(long, value_name = "all|DATE")]
         functions: Option<String>,
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
             root,
             as_of,
             since,
+            paths,
             functions,
             first_parent,
             half_life,
@@ -110,6 +114,7 @@ fn main() -> ExitCode {
             root,
             as_of,
             since,
+            paths,
             functions,
             first_parent,
             half_life_days: half_life,

@@ -199,6 +199,19 @@ fn file_history_follows_renames_and_decays() {
 }
 
 #[test]
+fn pathspecs_limit_what_is_read() {
+    let story = story();
+    let python = HistoryOptions { paths: vec!["*.py".to_owned()], ..with_functions() };
+    let history = load(story.repo.path(), &python);
+    assert!(history.file("docs/user guide.md").is_none());
+    let all = load(story.repo.path(), &with_functions());
+    assert_eq!(history.file("pkg/engine.py"), all.file("pkg/engine.py"));
+    // Commits that change nothing matched are left out of the facts.
+    let docs = HistoryOptions { paths: vec!["docs".to_owned()], ..HistoryOptions::default() };
+    assert_eq!(load(story.repo.path(), &docs).facts().commits.len(), 2);
+}
+
+#[test]
 fn function_history_maps_hunks_onto_spans() {
     let story = story();
     let history = load(story.repo.path(), &with_functions());
@@ -346,7 +359,7 @@ fn normalized(history: &History) -> Vec<String> {
 fn first_parent_counts_a_merged_branch_once() {
     let repo = TestRepo::new();
     repo.write("app.py", "def run():\n    return 1\n");
-    repo.commit("Alice", 0, "Initial");
+    let initial = repo.commit("Alice", 0, "Initial");
     repo.git(&["checkout", "-q", "-b", "feature"], None);
     repo.write("app.py", "def run():\n    return 2\n");
     repo.commit("Bob", 1, "Try two");
@@ -369,6 +382,12 @@ fn first_parent_counts_a_merged_branch_once() {
     assert_eq!((app.revisions, app.churn(), app.fixes.len()), (2, 4, 1));
     let run = merged.function("app.py", "run").unwrap();
     assert_eq!((run.revisions, run.added, run.deleted, run.fixes), (2, 3, 1, 1));
+
+    // The merge extends first-parent facts read before it.
+    let first_parent = HistoryOptions { first_parent: true, ..with_functions() };
+    let mut refreshed = load(repo.path(), &HistoryOptions { as_of: Some(initial), ..first_parent.clone() });
+    assert_eq!(refreshed.refresh(repo.path(), &first_parent).unwrap(), Refresh::Extended { commits: 1 });
+    assert_eq!(normalized(&refreshed), normalized(&merged));
 }
 
 #[test]

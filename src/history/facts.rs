@@ -37,11 +37,13 @@ pub struct HistoryFacts {
 }
 
 /// What was read: facts read with a different scope cannot be extended, only rebuilt.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FactsScope {
     pub since: Option<i64>,
     pub first_parent: bool,
     pub functions: FunctionScope,
+    /// Git pathspecs the changes were limited to (empty: every file).
+    pub paths: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,8 +136,8 @@ impl FactsBuilder {
         }
     }
 
-    pub(crate) fn scope(&self) -> FactsScope {
-        self.facts.scope
+    pub(crate) fn scope(&self) -> &FactsScope {
+        &self.facts.scope
     }
 
     /// Adds one commit (commits arrive newest first), and queues function-level work for its

@@ -69,7 +69,7 @@ pub(crate) struct Hunk {
 /// What one history read asks git for: `rev-list` names the commits, then `log --stdin
 /// --no-walk` describes them (in a few processes side by side for long histories).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct LogRequest {
+pub(crate) struct LogRequest<'a> {
     /// Only commits with a committer time at or after this (unix seconds).
     pub(crate) since: Option<i64>,
     /// Follow first parents only, diffing merges against their first parent (one change per
@@ -77,13 +77,17 @@ pub(crate) struct LogRequest {
     pub(crate) first_parent: bool,
     /// Patch output (needed for function-level facts) instead of numstat.
     pub(crate) patches: bool,
+    /// Pathspecs limiting the changes described; commits that change nothing in them are left
+    /// out of the log (they are still listed by `rev-list`).
+    pub(crate) paths: &'a [String],
 }
 
-impl LogRequest {
-    /// `rev-list` arguments listing the commits of `range` (`rev` or `old..new`), children before
-    /// parents: renames are followed newest to oldest.
+impl LogRequest<'_> {
+    /// `rev-list` arguments listing the commits of `range` (`rev` or `old..new`), each with its
+    /// parents, children before parents: renames are followed newest to oldest.
     pub(crate) fn rev_list_args(&self, range: &str) -> Vec<String> {
-        let mut args: Vec<String> = vec!["rev-list".to_owned(), "--date-order".to_owned()];
+        let mut args: Vec<String> =
+            vec!["rev-list".to_owned(), "--date-order".to_owned(), "--parents".to_owned()];
         args.push(if self.first_parent { "--first-parent" } else { "--no-merges" }.to_owned());
         if let Some(since) = self.since {
             // git's `--since` is approximate around clock skew; commits are filtered exactly
@@ -121,6 +125,10 @@ impl LogRequest {
             );
         } else {
             args.extend(["--raw", "--numstat", "-z", "--no-abbrev"].map(str::to_owned));
+        }
+        if !self.paths.is_empty() {
+            args.push("--".to_owned());
+            args.extend(self.paths.iter().cloned());
         }
         args
     }

@@ -113,6 +113,10 @@ pub struct HistoryOptions {
     pub as_of: Option<String>,
     /// Ignore commits that landed before this time (unix seconds).
     pub since: Option<i64>,
+    /// Only changes to paths matching these git pathspecs (`*.py`, `:(exclude)*.po`); empty:
+    /// every file. Diffing is most of the cost of a read, and generated files (translations,
+    /// lock files) are often the biggest diffs.
+    pub paths: Vec<String>,
     pub functions: FunctionScope,
     /// Follow first parents only, each merge counted once with its whole diff (one change per
     /// merged pull request, as `risk_eval.py` counts function revisions); otherwise every
@@ -133,6 +137,7 @@ impl Default for HistoryOptions {
         HistoryOptions {
             as_of: None,
             since: None,
+            paths: Vec::new(),
             functions: FunctionScope::Off,
             first_parent: false,
             half_life_days: DEFAULT_HALF_LIFE_DAYS,
@@ -146,7 +151,12 @@ impl Default for HistoryOptions {
 
 impl HistoryOptions {
     fn scope(&self) -> FactsScope {
-        FactsScope { since: self.since, first_parent: self.first_parent, functions: self.functions }
+        FactsScope {
+            since: self.since,
+            first_parent: self.first_parent,
+            functions: self.functions,
+            paths: self.paths.clone(),
+        }
     }
 
     fn stats_options(&self) -> StatsOptions {
@@ -375,7 +385,7 @@ fn read_log(git: &Git, request: &LogRequest, input: Vec<u8>) -> Result<Vec<log::
 /// What one read added.
 struct ReadSummary {
     commits: usize,
-    /// The first parent of the oldest commit read.
+    /// The first parent of the oldest commit listed.
     oldest_first_parent: Option<String>,
 }
 
@@ -389,15 +399,25 @@ fn read_facts(
 ) -> Result<(HistoryFacts, ReadSummary), HistoryError> {
     let started = Instant::now();
     let mut builder = FactsBuilder::new(base);
-    let scope = builder.scope();
+    let scope = builder.scope().clone();
     let range = match exclude {
         Some(old) => format!("{old}..{}", head.hash),
         None => head.hash.clone(),
     };
     let patches = scope.functions != FunctionScope::Off;
-    let request = LogRequest { since: scope.since, first_parent: scope.first_parent, patches };
+    let request =
+        LogRequest { since: scope.since, first_parent: scope.first_parent, patches, paths: &scope.paths };
     let listed = git.output(&request.rev_list_args(&range))?;
-    let hashes: Vec<&[u8]> = listed.split(|&b| b == b'\n').filter(|line| !line.is_empty()).collect();
+    // `hash parent...` per line, newest first.
+    let lines: Vec<&[u8]> = listed.split(|&b| b == b'\n').filter(|line| !line.is_empty()).collect();
+    let hashes: Vec<&[u8]> = lines.iter().filter_map(|line| line.split(|&b| b == b' ').next()).collect();
+    let summary = ReadSummary {
+        commits: hashes.len(),
+        oldest_first_parent: lines
+            .last()
+            .and_then(|line| line.split(|&b| b == b' ').nth(1))
+            .map(|parent| String::from_utf8_lossy(parent).into_owned()),
+    };
     // git log spends its time diffing, one commit after another: long histories are split into
     // contiguous runs described by processes side by side, then put back in order.
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_LOG_PROCESSES);
@@ -414,11 +434,8 @@ fn read_facts(
             .collect();
         handles.into_iter().map(|h| h.join().expect("log readers do not panic")).collect()
     });
-    let mut summary = ReadSummary { commits: 0, oldest_first_parent: None };
     for part in parts {
         for commit in part? {
-            summary.commits += 1;
-            summary.oldest_first_parent = commit.parents.first().cloned();
             builder.push(commit, &functions::supported);
         }
     }
