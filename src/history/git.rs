@@ -1,9 +1,11 @@
-//! Running git: one owned child per call, a deadline and a cancellation flag on every call, and
+//! Running git: one owned child per call, a timeout and a cancellation flag on every call, and
 //! an environment that makes git's output the same on every machine.
 //!
 //! Each call runs under `std::thread::scope`: a watchdog thread owns the child, polls for its
-//! exit, and kills it when the deadline passes or the cancellation token is set, so no child
-//! outlives the call that started it. stdout is handed to the caller as a stream (history output
+//! exit, and kills it when it times out or the cancellation token is set, so no child outlives
+//! the call that started it. The timeout is how long git may keep the reader waiting: it runs
+//! from the start, and again from each chunk of output, so a hung git is killed after `timeout`
+//! while a long read that keeps streaming (a `cat-file` feeding parsers for a minute) is not. stdout is handed to the caller as a stream (history output
 //! can be tens of megabytes), stderr is kept (capped) for the error message, and optional stdin
 //! is written from its own thread so that a chatty child (`cat-file --batch`) cannot deadlock us.
 //!
@@ -20,7 +22,7 @@ use std::{
     io::{BufRead, BufReader, Read, Write},
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
     time::{Duration, Instant},
 };
 
@@ -180,12 +182,13 @@ impl Git {
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut stderr = child.stderr.take().expect("stderr is piped");
         let child_stdin = child.stdin.take();
-        let deadline = Instant::now() + self.timeout;
+        let clock =
+            Clock { started: Instant::now(), last_output_ms: AtomicU64::new(0), timeout: self.timeout };
         let abandon = AtomicBool::new(false);
         let cancel = self.cancel.clone();
 
         std::thread::scope(|s| {
-            let watchdog = s.spawn(|| watch(child, deadline, cancel.as_ref(), &abandon));
+            let watchdog = s.spawn(|| watch(child, &clock, cancel.as_ref(), &abandon));
             let stderr_reader = s.spawn(move || {
                 let mut buf = Vec::new();
                 let _ = (&mut stderr).take(STDERR_CAP as u64).read_to_end(&mut buf);
@@ -200,7 +203,7 @@ impl Git {
                     let _ = pipe.write_all(&input);
                 });
             }
-            let mut reader = BufReader::with_capacity(256 * 1024, stdout);
+            let mut reader = BufReader::with_capacity(256 * 1024, Progress { inner: stdout, clock: &clock });
             let res = read(&mut reader);
             if res.is_err() {
                 // The reader gave up (bad output): stop the child rather than wait for it.
@@ -233,9 +236,40 @@ enum Outcome {
     WaitFailed(std::io::Error),
 }
 
-/// Owns the child until it exits; kills it at the deadline, on cancellation, or when the reader
-/// abandons it. Polls with a short, growing interval: most git calls finish in milliseconds.
-fn watch(mut child: Child, deadline: Instant, cancel: Option<&CancelToken>, abandon: &AtomicBool) -> Outcome {
+/// When a call started, when git last wrote to stdout, and how long it may stay silent.
+struct Clock {
+    started: Instant,
+    last_output_ms: AtomicU64,
+    timeout: Duration,
+}
+
+impl Clock {
+    fn deadline(&self) -> Instant {
+        self.started + Duration::from_millis(self.last_output_ms.load(Ordering::Relaxed)) + self.timeout
+    }
+}
+
+/// stdout, noting on the clock each time git wrote something.
+struct Progress<'a, R> {
+    inner: R,
+    clock: &'a Clock,
+}
+
+impl<R: Read> Read for Progress<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            let now = self.clock.started.elapsed().as_millis() as u64;
+            self.clock.last_output_ms.store(now, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// Owns the child until it exits; kills it when it times out, on cancellation, or when the
+/// reader abandons it. Polls with a short, growing interval: most git calls finish in
+/// milliseconds.
+fn watch(mut child: Child, clock: &Clock, cancel: Option<&CancelToken>, abandon: &AtomicBool) -> Outcome {
     let mut tick = Duration::from_millis(1);
     loop {
         match child.try_wait() {
@@ -251,7 +285,7 @@ fn watch(mut child: Child, deadline: Instant, cancel: Option<&CancelToken>, aban
             Some(Outcome::Cancelled)
         } else if abandon.load(Ordering::Relaxed) {
             Some(Outcome::Abandoned)
-        } else if Instant::now() >= deadline {
+        } else if Instant::now() >= clock.deadline() {
             Some(Outcome::TimedOut)
         } else {
             None
@@ -261,7 +295,7 @@ fn watch(mut child: Child, deadline: Instant, cancel: Option<&CancelToken>, aban
             let _ = child.wait();
             return outcome;
         }
-        std::thread::sleep(tick.min(deadline.saturating_duration_since(Instant::now())));
+        std::thread::sleep(tick.min(clock.deadline().saturating_duration_since(Instant::now())));
         tick = (tick * 2).min(Duration::from_millis(25));
     }
 }

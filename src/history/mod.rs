@@ -3,7 +3,7 @@
 //! This module owns everything read from git: the commit citations are pinned to, and per file
 //! and per function the revisions, churn (plain and exponentially decayed), authors and fix
 //! commits. It reads git through the `git` CLI only (`git.rs`: one owned child per call, each
-//! with a deadline, a cancellation flag and a clean environment), in one `git log` pass parsed
+//! with a timeout, a cancellation flag and a clean environment), in one `git log` pass parsed
 //! as it streams (`log.rs`), plus one `git cat-file --batch` for the file versions that
 //! function-level facts need (`functions.rs`). What git said is kept as serializable per-commit
 //! [`HistoryFacts`] (`facts.rs`), from which aggregates are computed (`stats.rs`); a refresh
@@ -46,9 +46,10 @@ use crate::{stdx::CancelToken, syntax::Languages};
 /// Default half-life of the decay: changes three months old weigh half as much as today's.
 pub const DEFAULT_HALF_LIFE_DAYS: f64 = 90.0;
 
-/// Default deadline of each git call. The one log pass is the long one: the file-level pass
-/// over pytest's 13k commits takes about 5 s.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default timeout of each git call: how long git may go without writing anything before it is
+/// killed (a read that keeps streaming is not cut short). The longest silence in practice is
+/// git starting a log over a long history, well under a second.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Errors at the history seam. [`HistoryError::is_feature_off`] tells the quiet ones apart.
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +124,7 @@ pub struct HistoryOptions {
     /// non-merge commit counts, merges themselves not at all.
     pub first_parent: bool,
     pub half_life_days: f64,
-    /// Deadline of each git call.
+    /// How long a git call may go without output before it is killed.
     pub timeout: Duration,
     pub cancel: Option<CancelToken>,
     /// The git executable.
