@@ -3,8 +3,9 @@
 //! This module owns everything read from git: the commit citations are pinned to, and per file
 //! and per function the revisions, churn (plain and exponentially decayed), authors and fix
 //! commits. It reads git through the `git` CLI only (`git.rs`: one owned child per call, each
-//! with a timeout, a cancellation flag and a clean environment), in one `git log` pass parsed
-//! as it streams (`log.rs`), plus one `git cat-file --batch` for the file versions that
+//! with a timeout, a cancellation flag and a clean environment): `rev-list` names the commits,
+//! one `git log` pass describes them (split over a few processes for long histories) and is
+//! parsed as it streams (`log.rs`), and one `git cat-file --batch` serves the file versions that
 //! function-level facts need (`functions.rs`). What git said is kept as serializable per-commit
 //! [`HistoryFacts`] (`facts.rs`), from which aggregates are computed (`stats.rs`); a refresh
 //! reads only the commits that are new since the facts' head.
@@ -129,8 +130,6 @@ pub struct HistoryOptions {
     pub cancel: Option<CancelToken>,
     /// The git executable.
     pub git: PathBuf,
-    /// Languages for function spans (the workspace's query overrides); `None`: the embedded ones.
-    pub languages: Option<Languages>,
 }
 
 impl Default for HistoryOptions {
@@ -145,7 +144,6 @@ impl Default for HistoryOptions {
             timeout: DEFAULT_TIMEOUT,
             cancel: None,
             git: PathBuf::from("git"),
-            languages: None,
         }
     }
 }
@@ -442,15 +440,7 @@ fn read_facts(
     }
     let log_time = started.elapsed();
     let jobs = builder.take_jobs();
-    let embedded;
-    let languages = match &options.languages {
-        Some(languages) => languages,
-        None => {
-            embedded = Languages::embedded();
-            &embedded
-        }
-    };
-    let results = functions::run_jobs(git, &jobs, languages, options.cancel.as_ref())?;
+    let results = functions::run_jobs(git, &jobs, &Languages::embedded(), options.cancel.as_ref())?;
     for (job_idx, touched) in results {
         builder.set_functions(&jobs[job_idx], touched);
     }
