@@ -1,12 +1,13 @@
-//! Reading `git log`: the arguments of the one log pass, and streaming parsers for its two
-//! output shapes.
+//! Reading `git log`: the arguments of `rev-list` and of the one log pass, and streaming parsers
+//! for the log's two output shapes.
 //!
 //! - File level: `--raw --numstat -z`. NUL-separated, so any path survives; `--raw` gives each
 //!   change's status (added, deleted, renamed: needed to follow renames and to know which paths
 //!   exist) and `--numstat` its line counts, in the same order.
 //! - Function level: `-p -U0 --full-index`. Hunk headers give the changed line ranges that are
-//!   mapped onto function spans, `index` lines give the post-image blob to read those spans from,
-//!   and the counts in the hunk headers are the same added/deleted numbers numstat reports.
+//!   mapped onto function spans, `index` lines give the blobs to read those spans from, and the
+//!   counts in the hunk headers give the added/deleted lines (on a few commits `-U0` pairs a
+//!   blank line that numstat's diff keeps, so they can exceed numstat's by one).
 //!
 //! Each commit starts with `\x1e` and its header fields are separated by `\x1f` and closed by
 //! `\x1d`, bytes that do not occur in commit messages; hunk bodies are skipped by the counts in
