@@ -425,6 +425,21 @@ fn subdirectories_and_bare_repositories() {
 }
 
 #[test]
+fn a_shallow_clone_does_not_credit_its_oldest_commit_with_every_file() {
+    let story = story();
+    let shallow = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", story.repo.path().display());
+    story.repo.git(&["clone", "-q", "--depth", "2", &url, shallow.path().to_str().unwrap()], None);
+    let history = load(shallow.path(), &with_functions());
+    assert_eq!(history.facts().commits.len(), 2);
+    // c4 (the rename) is the shallow boundary: only c5 changed anything we know of.
+    let engine = history.file("pkg/engine.py").unwrap();
+    assert_eq!((engine.revisions, engine.churn()), (1, 2));
+    assert_eq!(history.function("pkg/engine.py", "beta").unwrap().revisions, 1);
+    assert!(history.function("pkg/engine.py", "alpha").is_none());
+}
+
+#[test]
 fn timeouts_and_cancellation_are_errors_with_no_child_left() {
     let story = story();
     let err =

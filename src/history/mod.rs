@@ -433,8 +433,26 @@ fn read_facts(
             .collect();
         handles.into_iter().map(|h| h.join().expect("log readers do not panic")).collect()
     });
+    // In a shallow clone (CI checkouts) the oldest commits look like roots and their diffs like
+    // the creation of every file; what they really changed is unknown, so they change nothing.
+    let shallow_roots: Vec<&[u8]> = if lines.iter().any(|line| !line.contains(&b' '))
+        && git.output(&["rev-parse", "--is-shallow-repository"])?.starts_with(b"true")
+    {
+        lines.iter().filter(|line| !line.contains(&b' ')).copied().collect()
+    } else {
+        Vec::new()
+    };
+    if !shallow_roots.is_empty() {
+        tracing::info!(
+            "shallow clone: history starts at {} commit(s) whose changes are unknown",
+            shallow_roots.len()
+        );
+    }
     for part in parts {
-        for commit in part? {
+        for mut commit in part? {
+            if shallow_roots.contains(&commit.hash.as_bytes()) {
+                commit.changes.clear();
+            }
             builder.push(commit, &functions::supported);
         }
     }
