@@ -304,6 +304,9 @@ fn refresh_reads_only_new_commits_and_equals_a_rebuild() {
     let json = serde_json::to_string(history.facts()).unwrap();
     let facts: HistoryFacts = serde_json::from_str(&json).unwrap();
     assert_eq!(&facts, history.facts());
+    let mut damaged = facts.clone();
+    damaged.paths.pop();
+    assert!(History::from_facts(damaged, 90.0).is_none(), "a damaged cache is rebuilt, not trusted");
     let mut restored = History::from_facts(facts, 90.0).unwrap();
     assert_eq!(restored.refresh(story.repo.path(), &old).unwrap(), Refresh::Unchanged);
 

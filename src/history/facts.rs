@@ -253,6 +253,21 @@ fn author_key(name: &str, email: &str) -> String {
 }
 
 impl HistoryFacts {
+    /// Whether every index points into its table: facts come back from a cache on disk, and a
+    /// damaged cache must be rebuilt, not crash the server.
+    pub fn is_consistent(&self) -> bool {
+        let (authors, paths, names) = (self.authors.len(), self.paths.len(), self.names.len());
+        self.format == FACTS_FORMAT
+            && self.commits.iter().all(|commit| {
+                (commit.author as usize) < authors
+                    && commit.changes.iter().all(|change| {
+                        (change.path as usize) < paths
+                            && change.old_path.is_none_or(|p| (p as usize) < paths)
+                            && change.functions.iter().flatten().all(|f| (f.name as usize) < names)
+                    })
+            })
+    }
+
     pub(crate) fn empty(scope: FactsScope) -> HistoryFacts {
         HistoryFacts {
             format: FACTS_FORMAT,

@@ -29,10 +29,17 @@ use std::{
 use super::HistoryError;
 use crate::stdx::CancelToken;
 
-/// `GIT_*` variables passed through: where git itself and the user's config files live.
-/// Everything else starting with `GIT_` is removed.
-const KEPT_GIT_VARS: &[&str] =
-    &["GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM", "GIT_SSL_CAINFO"];
+/// `GIT_*` variables passed through: where git itself and the user's config files live, and
+/// where the user wants repository discovery to stop. Everything else starting with `GIT_` is
+/// removed.
+const KEPT_GIT_VARS: &[&str] = &[
+    "GIT_EXEC_PATH",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "GIT_CONFIG_NOSYSTEM",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+];
 
 /// stderr beyond this is dropped; error messages only need the first lines.
 const STDERR_CAP: usize = 16 * 1024;

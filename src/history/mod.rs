@@ -214,10 +214,9 @@ impl History {
     }
 
     /// History from facts persisted earlier (to be [`refresh`](History::refresh)ed); `None` when
-    /// they were written by an incompatible version.
+    /// they were written by an incompatible version or are damaged.
     pub fn from_facts(facts: HistoryFacts, half_life_days: f64) -> Option<History> {
-        (facts.format == FACTS_FORMAT)
-            .then(|| History::new(facts, StatsOptions { half_life_days, since: None }, None))
+        facts.is_consistent().then(|| History::new(facts, StatsOptions { half_life_days, since: None }, None))
     }
 
     fn new(facts: HistoryFacts, stats_options: StatsOptions, workdir: Option<PathBuf>) -> History {
