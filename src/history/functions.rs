@@ -285,7 +285,14 @@ fn run_chain(
             .as_ref()
             .filter(|(blob, _, _)| job.old_blob.as_deref() == Some(*blob))
             .map(|(_, old_text, old_tree)| edit_tree(old_tree, old_text, &text, &job.hunks));
-        let Some(tree) = parse_text(lang, &text, edited.as_ref(), budget) else {
+        let mut tree = parse_text(lang, &text, edited.as_ref(), budget);
+        // On broken code tree-sitter's error recovery can differ between an incremental and a
+        // fresh parse (`tests/syntax_properties.rs` finds such cases); broken versions are rare
+        // in history, so they are parsed again from scratch to get the spans a fresh parse gets.
+        if edited.is_some() && tree.as_ref().is_some_and(|t| t.root_node().has_error()) {
+            tree = parse_text(lang, &text, None, budget);
+        }
+        let Some(tree) = tree else {
             tracing::debug!("no function spans for {} at blob {}", job.path, job.blob);
             previous = None;
             continue;
