@@ -224,3 +224,140 @@ pub fn symbols(
     }
     Ok(())
 }
+
+/// What `repolens history` reads and prints.
+pub struct HistoryArgs {
+    pub root: Option<PathBuf>,
+    pub as_of: Option<String>,
+    pub since: Option<String>,
+    /// Git pathspecs limiting the files read (empty: all).
+    pub paths: Vec<String>,
+    /// `Some("all")`, `Some(DATE)`, or `None` for file level only.
+    pub functions: Option<String>,
+    pub first_parent: bool,
+    pub half_life_days: f64,
+    /// Aggregate only commits since this date (the facts still cover `since`).
+    pub window: Option<String>,
+    pub top: usize,
+    pub as_json: bool,
+}
+
+/// `YYYY-MM-DD` (UTC midnight) or `@UNIX_SECONDS`.
+fn parse_date(text: &str) -> anyhow::Result<i64> {
+    if let Some(secs) = text.strip_prefix('@') {
+        return secs.parse().with_context(|| format!("bad unix time {text:?}"));
+    }
+    let parts: Vec<i64> = text.split('-').map(str::parse).collect::<Result<_, _>>().ok().unwrap_or_default();
+    let [y, m, d] = parts[..] else { anyhow::bail!("expected YYYY-MM-DD or @UNIX_SECONDS, got {text:?}") };
+    anyhow::ensure!((1..=12).contains(&m) && (1..=31).contains(&d), "bad date {text:?}");
+    // Days from 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's days_from_civil).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Ok((era * 146_097 + doe - 719_468) * 86_400)
+}
+
+pub fn history(args: HistoryArgs) -> anyhow::Result<()> {
+    use crate::history::{FunctionScope, History, HistoryOptions, StatsOptions};
+
+    let root = resolve_root(args.root)?;
+    let functions = match args.functions.as_deref() {
+        None => FunctionScope::Off,
+        Some("all") => FunctionScope::All,
+        Some(date) => FunctionScope::Since(parse_date(date)?),
+    };
+    let options = HistoryOptions {
+        as_of: args.as_of,
+        since: args.since.as_deref().map(parse_date).transpose()?,
+        paths: args.paths,
+        functions,
+        first_parent: args.first_parent,
+        half_life_days: args.half_life_days,
+        ..HistoryOptions::default()
+    };
+    let started = Instant::now();
+    let Some(history) = History::load(&root, &options)? else {
+        anyhow::bail!("{} is not in a git repository (or git is not installed)", root.display());
+    };
+    let load_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let window = args.window.as_deref().map(parse_date).transpose()?;
+    let windowed;
+    let stats = match window {
+        Some(since) => {
+            windowed =
+                history.stats_with(&StatsOptions { half_life_days: args.half_life_days, since: Some(since) });
+            &windowed
+        }
+        None => history.stats(),
+    };
+    let mut files: Vec<_> = stats.files.iter().collect();
+    files.sort_by(|a, b| b.1.decayed_churn.total_cmp(&a.1.decayed_churn).then_with(|| a.0.cmp(b.0)));
+    let head = history.head();
+    let n_functions: usize = files.iter().map(|(_, f)| f.functions.len()).sum();
+    if args.as_json {
+        let rows: Vec<_> = files
+            .iter()
+            .map(|(path, f)| {
+                let mut functions: Vec<_> = f.functions.iter().collect();
+                functions.sort_by(|a, b| a.0.cmp(b.0));
+                json!({
+                    "path": path,
+                    "revisions": f.revisions,
+                    "added": f.added,
+                    "deleted": f.deleted,
+                    "decayed_revisions": f.decayed_revisions,
+                    "decayed_churn": f.decayed_churn,
+                    "authors": f.authors.len(),
+                    "minor_authors": f.minor_authors(crate::history::MINOR_AUTHOR_SHARE),
+                    "fixes": f.fixes.len(),
+                    "first_seen": f.first_seen,
+                    "last_change": f.last_change,
+                    "functions": functions.iter().map(|(name, g)| json!({
+                        "name": name,
+                        "revisions": g.revisions,
+                        "added": g.added,
+                        "deleted": g.deleted,
+                        "decayed_revisions": g.decayed_revisions,
+                        "decayed_churn": g.decayed_churn,
+                        "fixes": g.fixes,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "head": head.hash,
+                "head_time": head.time,
+                "commits": history.facts().commits.len(),
+                "files_changed": files.len(),
+                "functions_changed": n_functions,
+                "load_ms": load_ms,
+                "files": rows,
+            })
+        );
+    } else {
+        println!(
+            "{} as of {}: {} commits, {} files and {} functions changed, read in {load_ms:.0} ms",
+            root.display(),
+            &head.hash[..head.hash.len().min(12)],
+            history.facts().commits.len(),
+            files.len(),
+            n_functions
+        );
+        println!("revisions\tchurn\tdecayed_churn\tfixes\tauthors\tpath");
+        for (path, f) in files.iter().take(args.top) {
+            println!(
+                "{}\t{}\t{:.1}\t{}\t{}\t{path}",
+                f.revisions,
+                f.churn(),
+                f.decayed_churn,
+                f.fixes.len(),
+                f.authors.len()
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,13 +1,16 @@
 //! repolens: a language server that understands the whole repository.
 //!
-//! Modules in reading order, each depending only on those above it: `stdx`, `text`, `syntax`,
-//! `workspace`, `analysis`, `risk` (code metrics for risk scoring), then `lsp` (the protocol
-//! edge, the only module that names LSP types) and `cli`. See `docs/architecture.md`.
+//! Modules in dependency order, each using only those before it: `stdx`, `config`, `text`,
+//! `syntax`, `workspace`, `history` (git facts), `graph` (the symbol graph), `risk` (code
+//! metrics), `analysis` (the host and its snapshots), then `lsp` (the protocol edge, the only
+//! module that names LSP types) and `cli`. `rustfmt` lists them alphabetically below; see
+//! `docs/architecture.md` for what each owns.
 
 pub mod analysis;
 pub mod cli;
 pub mod config;
 pub mod graph;
+pub mod history;
 pub mod lsp;
 pub mod risk;
 pub mod stdx;

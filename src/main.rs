@@ -50,6 +50,37 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Read the repository's git history and report per-file (and per-function) change facts.
+    History {
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Read history as of this revision (default HEAD); nothing after it is used.
+        #[arg(long, value_name = "REV")]
+        as_of: Option<String>,
+        /// Ignore commits before this date (YYYY-MM-DD or @UNIX_SECONDS).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Only files matching this git pathspec (repeatable), e.g. `*.py` or `:(exclude)*.po`.
+        #[arg(long = "path", value_name = "PATHSPEC")]
+        paths: Vec<String>,
+        /// Also read function-level facts: `all`, or for commits since DATE.
+        #[arg(long, value_name = "all|DATE")]
+        functions: Option<String>,
+        /// Count merged pull requests (first-parent history) instead of individual commits.
+        #[arg(long)]
+        first_parent: bool,
+        /// Half-life of the decay, in days.
+        #[arg(long, default_value_t = repolens::history::DEFAULT_HALF_LIFE_DAYS)]
+        half_life: f64,
+        /// Aggregate only commits since this date.
+        #[arg(long, value_name = "DATE")]
+        window: Option<String>,
+        /// Files listed in the text report.
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -71,6 +102,29 @@ fn main() -> ExitCode {
         Some(Command::Symbols { root, query, limit, json }) => {
             repolens::cli::symbols(root, query, limit, json)
         }
+        Some(Command::History {
+            root,
+            as_of,
+            since,
+            paths,
+            functions,
+            first_parent,
+            half_life,
+            window,
+            top,
+            json,
+        }) => repolens::cli::history(repolens::cli::HistoryArgs {
+            root,
+            as_of,
+            since,
+            paths,
+            functions,
+            first_parent,
+            half_life_days: half_life,
+            window,
+            top,
+            as_json: json,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
