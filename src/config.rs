@@ -17,6 +17,8 @@ pub struct Config {
     pub cache_dir: Option<std::path::PathBuf>,
     /// Keep no cache at all.
     pub no_cache: bool,
+    /// How often to check whether HEAD moved (new commits refresh history), in seconds.
+    pub head_check_secs: u64,
 }
 
 impl Default for Config {
@@ -26,6 +28,7 @@ impl Default for Config {
             workspace_symbol_wait_ms: 10_000,
             cache_dir: std::env::var_os("REPOLENS_CACHE_DIR").map(Into::into),
             no_cache: false,
+            head_check_secs: 60,
         }
     }
 }

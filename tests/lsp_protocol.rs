@@ -502,3 +502,75 @@ fn a_warm_start_answers_like_a_cold_one() {
     }
     assert_eq!(answers[0], answers[1]);
 }
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn history_status(client: &mut support::TestClient, wanted: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status = client.request_ok("repolens/status", Value::Null);
+        let root = &status["history"]["roots"][0];
+        if status["history"]["running"] == false && wanted(root) {
+            return root.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "history never got there: {status}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn git_history_is_read_refreshed_on_new_commits_and_cached() {
+    let fixture = write_fixture(PROJECT);
+    let cache = tempfile::tempdir().unwrap();
+    git(fixture.root(), &["init", "-q", "-b", "main"]);
+    git(fixture.root(), &["add", "."]);
+    git(fixture.root(), &["commit", "-q", "-m", "first"]);
+    let builder = TestServerBuilder::default()
+        .progress(true)
+        .cache_dir(cache.path())
+        .initialization_options(json!({ "headCheckSecs": 1 }))
+        .root_uri(fixture.root_uri());
+    let mut client = builder.start_in_process_for_test();
+    client.initialize(&builder);
+    let root = history_status(&mut client, |r| r["commits"] == 1);
+    assert_eq!(root["state"], "read");
+    // A new commit is noticed by the HEAD check and only it is read.
+    std::fs::write(fixture.path("app/extra.py"), "def extra():\n    pass\n").unwrap();
+    git(fixture.root(), &["add", "."]);
+    git(fixture.root(), &["commit", "-q", "-m", "fix: add extra"]);
+    let root = history_status(&mut client, |r| r["commits"] == 2);
+    assert_eq!(root["state"], "cached, 1 new commits read");
+    assert_eq!(client.shutdown_and_exit(), 0);
+
+    // A new server starts from the cached facts.
+    let mut client = builder.start_in_process_for_test();
+    client.initialize(&builder);
+    let root = history_status(&mut client, |r| r["commits"] == 2);
+    assert_eq!(root["state"], "cached");
+    assert_eq!(client.shutdown_and_exit(), 0);
+}
+
+#[test]
+fn a_folder_that_is_not_a_repository_has_history_off_without_errors() {
+    let fixture = write_fixture(PROJECT);
+    let builder = TestServerBuilder::default().progress(true).root_uri(fixture.root_uri());
+    let mut client = builder.start_in_process_for_test();
+    client.initialize(&builder);
+    let root = history_status(&mut client, |r| !r.is_null());
+    assert!(root["state"].as_str().unwrap().starts_with("off"), "{root}");
+    assert!(client.notifications.iter().all(|n| n["method"] != "window/showMessage"), "no user-facing error");
+    assert_eq!(client.shutdown_and_exit(), 0);
+}

@@ -6,11 +6,13 @@
 //! the host moves on. Nothing here performs IO except what the host is explicitly told to do.
 
 mod fuzzy;
+mod history_load;
 mod host;
 mod model;
 mod snapshot;
 mod symbols;
 
+pub use history_load::{HistoryLoad, HistorySource, history_options, load_history};
 pub use host::{AnalysisHost, ChangeError, IndexSummary, OpenDocument};
 pub use model::{FileSource, ModelEvent, ModelUpdate, ModelUpdater, RepoModel};
 pub use snapshot::Analysis;

@@ -28,6 +28,21 @@ use crate::{
 #[derive(Default)]
 pub struct RepoModel {
     pub graph: RwLock<SymbolGraph>,
+    /// Git history per workspace root that is (in) a repository.
+    pub history: RwLock<Vec<(std::path::PathBuf, Arc<crate::history::History>)>>,
+}
+
+impl RepoModel {
+    /// The history of the root holding `path`, if it has one.
+    pub fn history_for(&self, path: &std::path::Path) -> Option<Arc<crate::history::History>> {
+        self.history.read().iter().find(|(root, _)| path.starts_with(root)).map(|(_, h)| h.clone())
+    }
+
+    pub fn set_history(&self, root: std::path::PathBuf, history: Arc<crate::history::History>) {
+        let mut all = self.history.write();
+        all.retain(|(r, _)| *r != root);
+        all.push((root, history));
+    }
 }
 
 /// Where a file's content comes from: the disk (already summarized) or an open document

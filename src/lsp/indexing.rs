@@ -193,6 +193,7 @@ impl Server {
         if !early.is_empty() {
             self.on_disk_changes(early);
         }
+        self.start_history();
     }
 
     /// Starts watching the disk: through the client when it offers that, else ourselves.
@@ -338,6 +339,7 @@ impl Server {
                 Some(CacheState::Off) => json!({ "state": "off" }),
                 None => json!({ "state": "pending" }),
             },
+                        "history": self.history_status(),
             "pendingModelUpdates": self.model_due.len(),
             "openDocuments": self.host.open_documents(),
         })

@@ -10,6 +10,7 @@ mod dispatch;
 pub mod ext;
 mod from_proto;
 mod handlers;
+mod history;
 mod indexing;
 mod progress;
 mod server;

@@ -14,11 +14,12 @@ use super::{
     ExitStatus,
     dispatch::{NotificationDispatcher, RequestDispatcher},
     handlers,
+    history::HistoryState,
     indexing::IndexState,
     transport::{Incoming, Outgoing},
 };
 use crate::{
-    analysis::{Analysis, AnalysisHost, ModelEvent, ModelUpdater},
+    analysis::{Analysis, AnalysisHost, HistoryLoad, ModelEvent, ModelUpdater},
     config::Config,
     stdx::{CancelToken, ThreadPool},
     syntax::FileSummary,
@@ -63,6 +64,13 @@ pub(crate) enum Task {
         file: FileId,
         summary: Option<Arc<FileSummary>>,
     },
+    HistoryLoaded {
+        root: PathBuf,
+        load: Box<HistoryLoad>,
+    },
+    HistoryDone,
+    /// Some root's HEAD moved: refresh its history.
+    HeadMoved,
 }
 
 /// A request that has not been answered yet.
@@ -109,6 +117,7 @@ pub(crate) struct Server {
     pub(crate) workers: ThreadPool,
     pub(crate) next_request_id: u64,
     pub(crate) index: IndexState,
+    pub(crate) history: HistoryState,
     pub(crate) model: Option<ModelUpdater>,
     /// Open documents whose model update is waiting for edits to settle, and until when.
     pub(crate) model_due: FxHashMap<FileId, Instant>,
@@ -133,6 +142,7 @@ impl Server {
             workers: ThreadPool::new("repolens-worker", threads),
             next_request_id: 0,
             index: IndexState::default(),
+            history: HistoryState::default(),
             model: None,
             model_due: FxHashMap::default(),
         }
@@ -140,8 +150,13 @@ impl Server {
 
     pub(crate) fn run(mut self, incoming: Receiver<Incoming>) -> ExitStatus {
         loop {
-            let deadline =
-                self.deferred.iter().map(|d| d.deadline).chain(self.model_due.values().copied()).min();
+            let deadline = self
+                .deferred
+                .iter()
+                .map(|d| d.deadline)
+                .chain(self.model_due.values().copied())
+                .chain(self.history.next_head_check)
+                .min();
             let timeout = deadline.map_or(crossbeam_channel::never(), crossbeam_channel::at);
             select! {
                 recv(incoming) -> message => match message {
@@ -165,9 +180,12 @@ impl Server {
                         self.on_task(task);
                     }
                 },
-                recv(timeout) -> _ => {
+                                recv(timeout) -> _ => {
                     self.release_deferred(false);
                     self.flush_model_updates(false);
+                    if self.history.next_head_check.is_some_and(|at| at <= Instant::now()) {
+                        self.check_heads();
+                    }
                 }
             }
         }
@@ -242,6 +260,9 @@ impl Server {
             Task::Model(event) => self.on_model_event(event),
             Task::DiskChanged(changes) => self.on_disk_changes(changes),
             Task::DiskFileIndexed { file, summary } => self.on_disk_file_indexed(file, summary),
+            Task::HistoryLoaded { root, load } => self.on_history_loaded(root, *load),
+            Task::HistoryDone => self.on_history_done(),
+            Task::HeadMoved => self.start_history(),
         }
     }
 

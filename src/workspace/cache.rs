@@ -113,23 +113,7 @@ impl IndexCache {
     }
 
     pub fn load(&self, fingerprint: u64) -> Result<CachedIndex, CacheError> {
-        let bytes = match fs::read(&self.file) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(CacheError::Missing),
-            Err(err) => return Err(err.into()),
-        };
-        let header_len = MAGIC.len() + 4 + 8 + 8;
-        if bytes.len() < header_len || &bytes[..8] != MAGIC {
-            return Err(CacheError::Corrupt("bad header".into()));
-        }
-        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
-        let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        if u32_at(8) != FORMAT || u64_at(12) != fingerprint {
-            return Err(CacheError::Stale);
-        }
-        let saved_at_ns = u64_at(20);
-        let entries: Vec<Entry> =
-            postcard::from_bytes(&bytes[header_len..]).map_err(|err| CacheError::Corrupt(err.to_string()))?;
+        let (entries, saved_at_ns): (Vec<Entry>, u64) = read_blob(&self.file, fingerprint)?;
         Ok(CachedIndex {
             entries: entries.into_iter().map(|e| (e.path, (e.stamp, Arc::new(e.summary)))).collect(),
             saved_at_ns,
@@ -142,29 +126,76 @@ impl IndexCache {
         fingerprint: u64,
         files: &[(PathBuf, FileStamp, Arc<FileSummary>)],
     ) -> Result<(), CacheError> {
-        let dir = self.file.parent().expect("cache file has a directory");
-        fs::create_dir_all(dir)?;
-        let tmp = self.file.with_extension(format!("tmp{}", std::process::id()));
-        let result = (|| -> Result<(), CacheError> {
-            let mut out = BufWriter::new(fs::File::create(&tmp)?);
-            out.write_all(MAGIC)?;
-            out.write_all(&FORMAT.to_le_bytes())?;
-            out.write_all(&fingerprint.to_le_bytes())?;
-            out.write_all(&now_ns().to_le_bytes())?;
-            let entries: Vec<EntryRef<'_>> = files
-                .iter()
-                .map(|(path, stamp, summary)| EntryRef { path, stamp: *stamp, summary })
-                .collect();
-            let out = postcard::to_io(&entries, out).map_err(|err| CacheError::Corrupt(err.to_string()))?;
-            out.into_inner().map_err(|err| err.into_error())?.sync_all()?;
-            fs::rename(&tmp, &self.file)?;
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result
+        let entries: Vec<EntryRef<'_>> =
+            files.iter().map(|(path, stamp, summary)| EntryRef { path, stamp: *stamp, summary }).collect();
+        write_blob(&self.file, fingerprint, &entries)
     }
+
+    /// Another cached artefact of this workspace (e.g. git history facts), in the same format.
+    pub fn load_extra<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        fingerprint: u64,
+    ) -> Result<T, CacheError> {
+        read_blob(&self.extra_path(name), fingerprint).map(|(value, _)| value)
+    }
+
+    pub fn save_extra<T: Serialize>(
+        &self,
+        name: &str,
+        fingerprint: u64,
+        value: &T,
+    ) -> Result<(), CacheError> {
+        write_blob(&self.extra_path(name), fingerprint, value)
+    }
+
+    fn extra_path(&self, name: &str) -> PathBuf {
+        self.file.with_file_name(format!("{name}.bin"))
+    }
+}
+
+/// Reads a cache file: header (magic, format, fingerprint, save time), then a postcard payload.
+fn read_blob<T: serde::de::DeserializeOwned>(file: &Path, fingerprint: u64) -> Result<(T, u64), CacheError> {
+    let bytes = match fs::read(file) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(CacheError::Missing),
+        Err(err) => return Err(err.into()),
+    };
+    let header_len = MAGIC.len() + 4 + 8 + 8;
+    if bytes.len() < header_len || &bytes[..8] != MAGIC {
+        return Err(CacheError::Corrupt("bad header".into()));
+    }
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    if u32_at(8) != FORMAT || u64_at(12) != fingerprint {
+        return Err(CacheError::Stale);
+    }
+    let value =
+        postcard::from_bytes(&bytes[header_len..]).map_err(|err| CacheError::Corrupt(err.to_string()))?;
+    Ok((value, u64_at(20)))
+}
+
+/// Writes a cache file atomically: a temporary file in the same directory, then a rename, so a
+/// crash mid-save leaves the previous version intact.
+fn write_blob<T: Serialize>(file: &Path, fingerprint: u64, value: &T) -> Result<(), CacheError> {
+    let dir = file.parent().expect("cache file has a directory");
+    fs::create_dir_all(dir)?;
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    let result = (|| -> Result<(), CacheError> {
+        let mut out = BufWriter::new(fs::File::create(&tmp)?);
+        out.write_all(MAGIC)?;
+        out.write_all(&FORMAT.to_le_bytes())?;
+        out.write_all(&fingerprint.to_le_bytes())?;
+        out.write_all(&now_ns().to_le_bytes())?;
+        let out = postcard::to_io(value, out).map_err(|err| CacheError::Corrupt(err.to_string()))?;
+        out.into_inner().map_err(|err| err.into_error())?.sync_all()?;
+        fs::rename(&tmp, file)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 impl CachedIndex {
