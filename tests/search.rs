@@ -6,7 +6,7 @@
 use std::sync::atomic::AtomicBool;
 
 use repolens::{
-    search::{BulkOptions, Chunk, ChunkKind, SearchError, SearchIndex, chunks_for_file},
+    search::{BulkOptions, Chunk, ChunkKind, QueryOptions, SearchError, SearchIndex, chunks_for_file},
     syntax::{FileSummary, LanguageId, Languages, ParseBudget, parse_text},
 };
 
@@ -118,6 +118,19 @@ def signup(request):
     return QuerySet(User).bulk_create(batch, batch_size=request.batch_size)
 "#;
 
+const HASHER_TESTS: &str = r#"from app.auth.hashers import check_password, make_password
+
+
+class MakePasswordTests:
+    def test_make_password_hashes(self):
+        encoded = make_password("secret", salt="abc")
+        assert encoded != "secret"
+        assert check_password("secret", encoded)
+
+    def test_make_password_salts(self):
+        assert make_password("x", salt="a") != make_password("x", salt="b")
+"#;
+
 const FILES: &[(&str, &str)] = &[
     ("app/auth/hashers.py", HASHERS),
     ("app/users/models.py", MODELS),
@@ -125,6 +138,7 @@ const FILES: &[(&str, &str)] = &[
     ("app/db/query.py", QUERY),
     ("app/utils/text.py", TEXT),
     ("app/views.py", VIEWS),
+    ("tests/auth/test_hashers.py", HASHER_TESTS),
 ];
 
 fn chunks(file: u32, path: &str, text: &str) -> Vec<Chunk> {
@@ -213,6 +227,28 @@ I expected a batch size of 0 to mean "everything at once"."#;
     assert_eq!(files[0].best.qualified_name, "app.db.query.QuerySet.bulk_create");
     assert!(paths.contains(&"app/views.py"), "{paths:?}");
     assert!(files.windows(2).all(|w| w[0].score >= w[1].score));
+}
+
+#[test]
+fn test_code_ranks_below_the_code_it_tests_unless_asked_for() {
+    let index = index();
+    let snapshot = index.snapshot();
+    let no_prior = QueryOptions { test_penalty: 1.0, ..QueryOptions::default() };
+    let score = |query: &str, options: &QueryOptions, path: &str| -> f32 {
+        let files = snapshot.file_scores_with(query, 5, options).unwrap();
+        files.into_iter().find(|f| f.path == path).unwrap().score
+    };
+    let tests = "tests/auth/test_hashers.py";
+    let halved = score("make_password", &QueryOptions::default(), tests);
+    assert!((halved - 0.5 * score("make_password", &no_prior, tests)).abs() < 1e-3);
+    assert_eq!(
+        score("tests for make_password", &QueryOptions::default(), tests),
+        score("tests for make_password", &no_prior, tests)
+    );
+    assert_eq!(snapshot.file_scores("make_password", 1).unwrap()[0].path, "app/auth/hashers.py");
+    let about_tests = snapshot.file_scores("tests for make_password", 2).unwrap();
+    assert!(about_tests.iter().any(|f| f.path == tests), "{about_tests:#?}");
+    assert_eq!(first(&index, "MakePasswordTests"), "tests.auth.test_hashers.MakePasswordTests");
 }
 
 #[test]
@@ -363,4 +399,25 @@ fn long_issue_texts_are_capped_to_their_most_informative_terms() {
     assert!(terms.len() <= 32);
     assert!(terms.iter().any(|t| t.text == "setcookie"), "{terms:?}");
     assert_eq!(snapshot.file_scores(&issue, 1).unwrap()[0].path, "app/http/response.py");
+}
+
+#[test]
+fn absurd_limits_are_capped_by_the_number_of_chunks() {
+    let index = index();
+    let hits = index.snapshot().search("bulk_create", usize::MAX).unwrap();
+    assert!(!hits.is_empty() && hits.len() as u64 <= index.num_chunks());
+    let files = index.snapshot().file_scores("bulk_create", usize::MAX).unwrap();
+    assert!(!files.is_empty() && files.len() <= FILES.len());
+}
+
+#[test]
+fn snapshots_go_to_worker_threads_and_the_index_to_its_owner() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<repolens::search::SearchSnapshot>();
+    send::<SearchIndex>();
+    let index = index();
+    let snapshot = index.snapshot();
+    let found = std::thread::spawn(move || snapshot.search("slugify", 1).unwrap()[0].qualified_name.clone());
+    assert_eq!(found.join().unwrap(), "app.utils.text.slugify");
 }

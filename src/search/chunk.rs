@@ -271,6 +271,22 @@ fn module_docstring(text: &str) -> Option<&str> {
     (!doc.is_empty()).then_some(doc)
 }
 
+/// Whether `path` (relative, `/`-separated) looks like test code: a file under a `tests` or
+/// `testing` directory, or named `test_*.py`, `*_test.py`, `*_tests.py`, `tests.py` or
+/// `conftest.py`. A `test` directory alone does not count: in frameworks it is often the test
+/// *support* library (`django/test/`), which is what a question about testing wants.
+pub fn is_test_path(path: &str) -> bool {
+    let mut components = path.rsplit('/');
+    let file = components.next().unwrap_or("");
+    let stem = file.strip_suffix(".py").unwrap_or(file);
+    components.any(|dir| dir == "tests" || dir == "testing")
+        || stem.starts_with("test_")
+        || stem.ends_with("_test")
+        || stem.ends_with("_tests")
+        || stem == "tests"
+        || stem == "conftest"
+}
+
 /// `range` clamped to `text` and moved onto char boundaries.
 fn clamp(text: &str, range: std::ops::Range<usize>) -> std::ops::Range<usize> {
     let end = floor_char_boundary(text, range.end.min(text.len()));
@@ -436,6 +452,23 @@ def helper(x):
         assert!(big.body.len() <= MAX_CHUNK_BYTES && big.body.len() > MAX_CHUNK_BYTES - 4);
         assert_eq!(big.end_byte as usize, text.trim_end().len());
         assert!(chunks[0].body.len() <= MAX_MODULE_CHUNK_BYTES);
+    }
+
+    #[test]
+    fn test_paths() {
+        for path in [
+            "tests/auth/models.py",
+            "pkg/testing/util.py",
+            "a/test_x.py",
+            "x_test.py",
+            "pkg/tests.py",
+            "conftest.py",
+        ] {
+            assert!(is_test_path(path), "{path}");
+        }
+        for path in ["django/test/utils.py", "pkg/attestation.py", "contest.py", "testimony/x.py"] {
+            assert!(!is_test_path(path), "{path}");
+        }
     }
 
     #[test]

@@ -18,7 +18,6 @@ use std::{
 
 use tantivy::{
     Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, TantivyError, Term,
-    directory::MmapDirectory,
     indexer::IndexWriterOptions,
     schema::{
         FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
@@ -27,6 +26,8 @@ use tantivy::{
 
 use super::{
     Chunk, SearchError, SearchResult,
+    chunk::is_test_path,
+    directory::CacheDirectory,
     tokenizer::{CODE_TOKENIZER, CodeTokenizer},
 };
 
@@ -46,6 +47,8 @@ const INCREMENTAL_MEMORY_BUDGET: usize = 15_000_000;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Fields {
     pub(crate) file: Field,
+    /// 1 for chunks of test code (see [`is_test_path`]), which rank lower unless asked for.
+    pub(crate) test: Field,
     pub(crate) path: Field,
     pub(crate) path_tokens: Field,
     pub(crate) name: Field,
@@ -71,6 +74,7 @@ fn schema() -> (Schema, Fields) {
     };
     let fields = Fields {
         file: builder.add_u64_field("file", INDEXED | FAST | STORED),
+        test: builder.add_u64_field("test", FAST),
         // Indexed as one raw term too, so a caller that only knows the path can find the file.
         path: builder.add_text_field("path", STRING | STORED),
         path_tokens: builder.add_text_field("path_tokens", text(false)),
@@ -99,7 +103,7 @@ pub struct BulkOptions {
 impl Default for BulkOptions {
     fn default() -> BulkOptions {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
-        BulkOptions { threads, memory_budget: 128 * 1024 * 1024 }
+        BulkOptions { threads, memory_budget: 64 * 1024 * 1024 }
     }
 }
 
@@ -154,7 +158,7 @@ impl SearchIndex {
             if let Some(name) = foreign {
                 return Err(corrupt(format!("not a search index (no meta.json, found {name:?})")));
             }
-            let directory = MmapDirectory::open(dir).map_err(|e| corrupt(e.to_string()))?;
+            let directory = CacheDirectory::open(dir).map_err(|e| corrupt(e.to_string()))?;
             let index = Index::create(directory, schema, Default::default())?;
             std::fs::write(&version_path, INDEX_FORMAT_VERSION.to_string())?;
             tracing::info!("created search index at {}", dir.display());
@@ -168,13 +172,24 @@ impl SearchIndex {
                 expected: INDEX_FORMAT_VERSION,
             });
         }
-        let index = Index::open_in_dir(dir).map_err(|e| corrupt(e.to_string()))?;
+        let directory = CacheDirectory::open(dir).map_err(|e| corrupt(e.to_string()))?;
+        let index = Index::open(directory).map_err(|e| corrupt(e.to_string()))?;
         if index.schema() != schema {
             return Err(SearchError::VersionMismatch {
                 path: dir.to_path_buf(),
                 found,
                 expected: INDEX_FORMAT_VERSION,
             });
+        }
+        // Commits are not fsynced (see `directory.rs`), so after an OS crash a segment may be
+        // torn; every file carries a checksum, and reading ~10 MB once at startup is cheap.
+        let damaged = index.validate_checksum().map_err(|e| corrupt(e.to_string()))?;
+        if let Some(file) = damaged.iter().next() {
+            return Err(corrupt(format!(
+                "{} of its files fail their checksum, e.g. {}",
+                damaged.len(),
+                file.display()
+            )));
         }
         // Opening the reader opens every segment, which is where truncated files show up.
         SearchIndex::with_index(index, fields, Some(dir.to_path_buf())).map_err(|e| match e {
@@ -333,6 +348,7 @@ impl SearchIndex {
 fn document(fields: &Fields, file: u32, chunk: &Chunk) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
     doc.add_u64(fields.file, u64::from(file));
+    doc.add_u64(fields.test, u64::from(is_test_path(&chunk.path)));
     doc.add_text(fields.path, &chunk.path);
     doc.add_text(fields.path_tokens, &chunk.path);
     if !chunk.module.is_empty() {

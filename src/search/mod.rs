@@ -15,13 +15,14 @@
 //! can delete the directory and rebuild. No LSP types and no file IO beyond the index directory.
 
 mod chunk;
+mod directory;
 mod index;
 mod query;
 mod tokenizer;
 
 use std::path::PathBuf;
 
-pub use chunk::{Chunk, ChunkKind, MAX_CHUNK_BYTES, MAX_MODULE_CHUNK_BYTES, chunks_for_file};
+pub use chunk::{Chunk, ChunkKind, MAX_CHUNK_BYTES, MAX_MODULE_CHUNK_BYTES, chunks_for_file, is_test_path};
 pub use index::{BulkOptions, BulkStats, INDEX_FORMAT_VERSION, SearchIndex, SearchSnapshot};
 pub use query::{FieldBoosts, FileHit, QueryOptions, QueryTerm, SearchHit};
 pub use tokenizer::{CODE_TOKENIZER, CodeTokenizer, TokenKind, tokens};

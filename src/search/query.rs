@@ -8,6 +8,11 @@
 //! in the question counting more), which keeps a 5,000-word issue as fast as a short question;
 //! a term repeated in the question also weighs more in the score.
 //!
+//! One prior is applied on top of BM25: chunks of test code score lower
+//! ([`QueryOptions::test_penalty`]) unless the question is about tests, because tests repeat the
+//! names and words of the code they exercise and would otherwise crowd it out. It is applied by
+//! rescoring a deeper BM25 top list, so the term scorers keep their block-max WAND pruning.
+//!
 //! [`SearchSnapshot::file_scores`] ranks files rather than chunks, for localization: a file
 //! scores as its best chunk plus a small bonus for its next best ones.
 
@@ -25,6 +30,34 @@ use super::{
     index::SearchSnapshot,
     tokenizer::{Splitter, TokenKind},
 };
+
+struct PreparedQuery {
+    query: BooleanQuery,
+    /// 1.0 when no prior applies.
+    test_penalty: f32,
+}
+
+/// A `u64` fast field, opened per segment on first use.
+struct FastColumns<'a> {
+    snapshot: &'a SearchSnapshot,
+    name: &'static str,
+    columns: Vec<Option<Column<u64>>>,
+}
+
+impl<'a> FastColumns<'a> {
+    fn new(snapshot: &'a SearchSnapshot, name: &'static str) -> FastColumns<'a> {
+        FastColumns { snapshot, name, columns: vec![None; snapshot.searcher.segment_readers().len()] }
+    }
+
+    fn get(&mut self, address: DocAddress) -> SearchResult<Option<u64>> {
+        let segment = address.segment_ord as usize;
+        if self.columns[segment].is_none() {
+            let reader = self.snapshot.searcher.segment_reader(address.segment_ord);
+            self.columns[segment] = Some(reader.fast_fields().u64(self.name)?);
+        }
+        Ok(self.columns[segment].as_ref().and_then(|c| c.first(address.doc_id)))
+    }
+}
 
 /// One ranked chunk.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,11 +108,25 @@ pub struct QueryOptions {
     /// In [`SearchSnapshot::file_scores`], each of a file's next best chunks (up to four) adds
     /// this fraction of its score to the file's best.
     pub file_bonus: f32,
+    /// Scores of chunks in test code are multiplied by this, unless the query itself is about
+    /// tests (mentions `test`, `tests`, `TestCase`, …). Tests repeat the names and words of the
+    /// code they test, often more than the code itself, and questions mostly want the code.
+    pub test_penalty: f32,
+    /// Extra weight of whole identifiers and dotted paths from the query over single words:
+    /// `get_user` matching `get_user` exactly is stronger evidence than `get` and `user`
+    /// matching `get_user_model`.
+    pub identifier_weight: f32,
 }
 
 impl Default for QueryOptions {
     fn default() -> QueryOptions {
-        QueryOptions { boosts: FieldBoosts::default(), max_terms: 32, file_bonus: 0.1 }
+        QueryOptions {
+            boosts: FieldBoosts::default(),
+            max_terms: 32,
+            file_bonus: 0.1,
+            test_penalty: 0.5,
+            identifier_weight: 2.0,
+        }
     }
 }
 
@@ -92,7 +139,7 @@ pub struct QueryTerm {
     pub count: u32,
     /// Chunks containing it, in the field where it is most common.
     pub doc_freq: u64,
-    /// Multiplies the field boosts: more for terms the question repeats.
+    /// Multiplies the field boosts: more for identifiers and for terms the question repeats.
     pub weight: f32,
 }
 
@@ -139,7 +186,8 @@ impl SearchSnapshot {
                 df = df.max(self.searcher.doc_freq(&Term::from_field_text(field, &term.text))?);
             }
             term.doc_freq = df;
-            term.weight = 1.0 + 0.5 * (term.count as f32).ln();
+            let kind_weight = if term.kind == TokenKind::Part { 1.0 } else { options.identifier_weight };
+            term.weight = kind_weight * (1.0 + 0.5 * (term.count as f32).ln());
         }
         terms.retain(|t| t.doc_freq > 0);
         let n = self.searcher.num_docs().max(1) as f32;
@@ -165,10 +213,13 @@ impl SearchSnapshot {
         options: &QueryOptions,
     ) -> SearchResult<Vec<SearchHit>> {
         let Some(query) = self.query(text, options)? else { return Ok(Vec::new()) };
+        // More hits than chunks cannot exist; the cap also keeps collectors from preallocating
+        // for an absurd `limit`.
+        let limit = limit.min(self.searcher.num_docs() as usize);
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let top = self.searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        let top = self.ranked(&query, limit, limit.saturating_mul(3).saturating_add(20))?;
         top.into_iter().map(|(score, address)| self.hit(score, address)).collect()
     }
 
@@ -184,24 +235,18 @@ impl SearchSnapshot {
         options: &QueryOptions,
     ) -> SearchResult<Vec<FileHit>> {
         let Some(query) = self.query(text, options)? else { return Ok(Vec::new()) };
+        let limit = limit.min(self.searcher.num_docs() as usize);
         if limit == 0 {
             return Ok(Vec::new());
         }
         // Enough chunks that the top files' runners-up are seen, few enough to stay cheap.
-        let depth = (limit * 10).clamp(50, 500);
-        let top = self.searcher.search(&query, &TopDocs::with_limit(depth).order_by_score())?;
-        let mut columns: Vec<Option<Column<u64>>> = vec![None; self.searcher.segment_readers().len()];
-        // Per file: (best score, best chunk, bonus from up to four runners-up).
+        let depth = limit.saturating_mul(10).clamp(50, 500);
+        let top = self.ranked(&query, depth, depth)?;
+        let mut columns = FastColumns::new(self, "file");
+        // Per file: (best score, best chunk, bonus from up to four runners-up, runners-up seen).
         let mut files: FxHashMap<u64, (Score, DocAddress, Score, u32)> = FxHashMap::default();
         for (score, address) in top {
-            let segment = address.segment_ord as usize;
-            if columns[segment].is_none() {
-                columns[segment] =
-                    Some(self.searcher.segment_reader(address.segment_ord).fast_fields().u64("file")?);
-            }
-            let Some(file) = columns[segment].as_ref().and_then(|c| c.first(address.doc_id)) else {
-                continue;
-            };
+            let Some(file) = columns.get(address)? else { continue };
             // Hits arrive best first, so the first chunk of a file is its best.
             let entry = files.entry(file).or_insert((score, address, 0.0, 0));
             if entry.1 != address && entry.3 < 4 {
@@ -222,7 +267,30 @@ impl SearchSnapshot {
             .collect()
     }
 
-    fn query(&self, text: &str, options: &QueryOptions) -> SearchResult<Option<BooleanQuery>> {
+    /// The best `limit` chunks with the test-code prior applied: BM25 picks `depth` candidates
+    /// (block-max WAND keeps that cheap), which are rescored and cut to `limit`.
+    fn ranked(
+        &self,
+        query: &PreparedQuery,
+        limit: usize,
+        depth: usize,
+    ) -> SearchResult<Vec<(Score, DocAddress)>> {
+        let depth = if query.test_penalty < 1.0 { depth.max(limit) } else { limit };
+        let mut top = self.searcher.search(&query.query, &TopDocs::with_limit(depth).order_by_score())?;
+        if query.test_penalty < 1.0 {
+            let mut tests = FastColumns::new(self, "test");
+            for (score, address) in &mut top {
+                if tests.get(*address)? == Some(1) {
+                    *score *= query.test_penalty;
+                }
+            }
+            top.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        }
+        top.truncate(limit);
+        Ok(top)
+    }
+
+    fn query(&self, text: &str, options: &QueryOptions) -> SearchResult<Option<PreparedQuery>> {
         let terms = self.query_terms(text, options)?;
         if terms.is_empty() {
             return Ok(None);
@@ -248,7 +316,10 @@ impl SearchSnapshot {
                     .push((Occur::Should, Box::new(BoostQuery::new(Box::new(query), boost * term.weight))));
             }
         }
-        Ok(Some(BooleanQuery::new(clauses)))
+        // "test" is the stem of test, tests, testing and the `test` part of `TestCase`.
+        let about_tests = terms.iter().any(|t| t.text == "test");
+        let test_penalty = if about_tests { 1.0 } else { options.test_penalty.clamp(0.0, 1.0) };
+        Ok(Some(PreparedQuery { query: BooleanQuery::new(clauses), test_penalty }))
     }
 
     fn hit(&self, score: Score, address: DocAddress) -> SearchResult<SearchHit> {
