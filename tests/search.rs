@@ -6,7 +6,10 @@
 use std::sync::atomic::AtomicBool;
 
 use repolens::{
-    search::{BulkOptions, Chunk, ChunkKind, QueryOptions, SearchError, SearchIndex, chunks_for_file},
+    search::{
+        BulkOptions, Chunk, ChunkKind, MAX_QUERY_BYTES, QueryOptions, SearchError, SearchIndex,
+        chunks_for_file,
+    },
     syntax::{FileSummary, LanguageId, Languages, ParseBudget, parse_text},
 };
 
@@ -399,6 +402,10 @@ fn long_issue_texts_are_capped_to_their_most_informative_terms() {
     assert!(terms.len() <= 32);
     assert!(terms.iter().any(|t| t.text == "setcookie"), "{terms:?}");
     assert_eq!(snapshot.file_scores(&issue, 1).unwrap()[0].path, "app/http/response.py");
+
+    // Past `MAX_QUERY_BYTES` the text is ignored, and the cut respects UTF-8.
+    let pasted_log = format!("{}slugify", "é".repeat(MAX_QUERY_BYTES));
+    assert!(snapshot.query_terms(&pasted_log, &Default::default()).unwrap().is_empty());
 }
 
 #[test]

@@ -136,7 +136,9 @@ pub fn chunks_for_file(
         let range = clamp(text, symbol.range.start as usize..symbol.range.end as usize);
         let start = with_decorators(text, range.start);
         let body = if kind == ChunkKind::Class {
+            // Descendants follow their class in document order, inside its range.
             let members: Vec<usize> = (idx + 1..symbols.len())
+                .take_while(|&i| symbols[i].range.start < symbol.range.end)
                 .filter(|&i| kinds[i].is_some() && symbols[i].parent == Some(idx as u32))
                 .collect();
             text_without_bodies(text, start..range.end, &members, summary, MAX_CHUNK_BYTES)

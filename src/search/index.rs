@@ -175,11 +175,8 @@ impl SearchIndex {
         let directory = CacheDirectory::open(dir).map_err(|e| corrupt(e.to_string()))?;
         let index = Index::open(directory).map_err(|e| corrupt(e.to_string()))?;
         if index.schema() != schema {
-            return Err(SearchError::VersionMismatch {
-                path: dir.to_path_buf(),
-                found,
-                expected: INDEX_FORMAT_VERSION,
-            });
+            // Same version, different schema: written by a build that forgot to bump it.
+            return Err(corrupt("its schema differs from this build's".to_owned()));
         }
         // Commits are not fsynced (see `directory.rs`), so after an OS crash a segment may be
         // torn; every file carries a checksum, and reading ~10 MB once at startup is cheap.
@@ -252,18 +249,27 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Makes all changes so far durable and visible to snapshots taken from now on.
+    /// Makes all changes so far visible to snapshots taken from now on (and, on disk, persisted
+    /// without fsync: see `directory.rs`).
+    ///
+    /// If tantivy fails to commit, the pending changes are dropped with the writer and the error
+    /// returned; the caller re-sends the files it changed since the last successful commit.
     pub fn commit(&mut self) -> SearchResult<()> {
         if !self.uncommitted {
             return Ok(());
         }
-        if let Some(writer) = &mut self.writer {
-            writer.commit()?;
-        }
+        let started = Instant::now();
         self.uncommitted = false;
+        if let Some(writer) = &mut self.writer
+            && let Err(err) = writer.commit()
+        {
+            self.writer = None;
+            return Err(err.into());
+        }
         // The reload policy is manual: reload now, so a query issued after this returns sees
         // the commit, with no watcher thread and no polling delay.
         self.reader.reload()?;
+        tracing::debug!("search index commit took {:.1} ms", started.elapsed().as_secs_f64() * 1000.0);
         Ok(())
     }
 

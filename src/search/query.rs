@@ -31,6 +31,17 @@ use super::{
     tokenizer::{Splitter, TokenKind},
 };
 
+/// Query text beyond this many bytes is ignored.
+pub const MAX_QUERY_BYTES: usize = 64 * 1024;
+
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
 struct PreparedQuery {
     query: BooleanQuery,
     /// 1.0 when no prior applies.
@@ -152,6 +163,9 @@ impl SearchSnapshot {
     /// The terms `text` is searched with, most informative first: tokens that occur in the
     /// index, deduplicated, at most `options.max_terms`. Useful to show or highlight what matched.
     pub fn query_terms(&self, text: &str, options: &QueryOptions) -> SearchResult<Vec<QueryTerm>> {
+        // Every distinct token costs term-dictionary lookups; an issue report fits in far less
+        // than this, a pasted log file does not need to.
+        let text = &text[..floor_char_boundary(text, MAX_QUERY_BYTES)];
         let mut splitter = Splitter::default();
         let mut terms: Vec<QueryTerm> = Vec::new();
         let mut seen: FxHashMap<String, usize> = FxHashMap::default();
