@@ -1,0 +1,375 @@
+//! The tantivy index: schema, opening, incremental updates and the initial bulk build.
+//!
+//! One document per [`Chunk`]. Text fields are indexed with the code tokenizer and frequencies
+//! but no positions (nothing here runs phrase queries, and positions would roughly double the
+//! postings). Each document carries its file id as an indexed fast field: replacing a file is
+//! "delete every document with this file id, add the new ones", which tantivy applies atomically
+//! at the next commit. The reader reloads only when told to, right after our own commits, so a
+//! query sees an edit as soon as [`SearchIndex::commit`] returns and never a half-applied one.
+//!
+//! Readers never wait for the writer: [`SearchSnapshot`] is a tantivy `Searcher`, a refcounted
+//! view of the segments at one commit, which stays usable while later commits and merges go on.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::atomic::{AtomicBool, Ordering},
+    time::{Duration, Instant},
+};
+
+use tantivy::{
+    Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, TantivyError, Term,
+    indexer::IndexWriterOptions,
+    schema::{
+        FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+    },
+};
+
+use super::{
+    Chunk, SearchError, SearchResult,
+    chunk::is_test_path,
+    directory::CacheDirectory,
+    tokenizer::{CODE_TOKENIZER, CodeTokenizer},
+};
+
+/// Version of what is on disk: the schema *and* the tokenizer's output, since a changed
+/// tokenizer makes old postings unreachable even when the schema is identical. Bump on any
+/// change to either.
+pub const INDEX_FORMAT_VERSION: u32 = 1;
+
+/// The file beside tantivy's `meta.json` that records [`INDEX_FORMAT_VERSION`].
+const VERSION_FILE: &str = "repolens-search-version";
+
+/// Memory for the writer that applies edits: tantivy's minimum per thread. Edits are a few
+/// documents each, so a bigger arena would only hold memory.
+const INCREMENTAL_MEMORY_BUDGET: usize = 15_000_000;
+
+/// The fields of the schema, resolved once.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fields {
+    pub(crate) file: Field,
+    /// 1 for chunks of test code (see [`is_test_path`]), which rank lower unless asked for.
+    pub(crate) test: Field,
+    pub(crate) path: Field,
+    pub(crate) path_tokens: Field,
+    pub(crate) name: Field,
+    pub(crate) qualified_name: Field,
+    pub(crate) kind: Field,
+    pub(crate) doc: Field,
+    pub(crate) body: Field,
+    pub(crate) start_line: Field,
+    pub(crate) end_line: Field,
+    pub(crate) start_byte: Field,
+    pub(crate) end_byte: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text = |stored: bool| {
+        let indexing = TextFieldIndexing::default()
+            .set_tokenizer(CODE_TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqs)
+            .set_fieldnorms(true);
+        let options = TextOptions::default().set_indexing_options(indexing);
+        if stored { options.set_stored() } else { options }
+    };
+    let fields = Fields {
+        file: builder.add_u64_field("file", INDEXED | FAST | STORED),
+        test: builder.add_u64_field("test", FAST),
+        // Indexed as one raw term too, so a caller that only knows the path can find the file.
+        path: builder.add_text_field("path", STRING | STORED),
+        path_tokens: builder.add_text_field("path_tokens", text(false)),
+        name: builder.add_text_field("name", text(true)),
+        qualified_name: builder.add_text_field("qualified_name", text(true)),
+        kind: builder.add_text_field("kind", STRING | STORED),
+        doc: builder.add_text_field("doc", text(false)),
+        body: builder.add_text_field("body", text(false)),
+        start_line: builder.add_u64_field("start_line", STORED),
+        end_line: builder.add_u64_field("end_line", STORED),
+        start_byte: builder.add_u64_field("start_byte", STORED),
+        end_byte: builder.add_u64_field("end_byte", STORED),
+    };
+    (builder.build(), fields)
+}
+
+/// How the initial build uses the machine.
+#[derive(Clone, Debug)]
+pub struct BulkOptions {
+    /// Indexing threads (tantivy caps this at 8).
+    pub threads: usize,
+    /// Memory for all indexing threads together; each gets at least tantivy's 15 MB minimum.
+    pub memory_budget: usize,
+}
+
+impl Default for BulkOptions {
+    fn default() -> BulkOptions {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+        BulkOptions { threads, memory_budget: 64 * 1024 * 1024 }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct BulkStats {
+    pub files: usize,
+    pub chunks: usize,
+    pub elapsed: Duration,
+}
+
+/// The index and its one writer. Owned by whoever applies changes in order; everyone else reads
+/// through [`SearchIndex::snapshot`].
+pub struct SearchIndex {
+    index: Index,
+    fields: Fields,
+    reader: IndexReader,
+    /// Created on the first change, so an index opened only to be searched takes no lock.
+    writer: Option<IndexWriter>,
+    dir: Option<PathBuf>,
+    uncommitted: bool,
+}
+
+/// What searches read: the index as of one commit. Cheap to clone and to send to a worker.
+#[derive(Clone)]
+pub struct SearchSnapshot {
+    pub(crate) searcher: Searcher,
+    pub(crate) fields: Fields,
+}
+
+impl SearchIndex {
+    /// A fresh index held in memory (tests, and workspaces without a cache directory).
+    pub fn in_memory() -> SearchResult<SearchIndex> {
+        let (schema, fields) = schema();
+        SearchIndex::with_index(Index::create_in_ram(schema), fields, None)
+    }
+
+    /// Opens the index persisted in `dir`, or creates one there if `dir` is missing or empty.
+    ///
+    /// A directory holding something else, a damaged index or an index of another format version
+    /// is an error for which [`SearchError::needs_rebuild`] is true; the caller decides whether
+    /// to delete it (this never deletes anything).
+    pub fn open_or_create(dir: &Path) -> SearchResult<SearchIndex> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = schema();
+        let corrupt = |reason: String| SearchError::Corrupt { path: dir.to_path_buf(), reason };
+        let version_path = dir.join(VERSION_FILE);
+        if !dir.join("meta.json").exists() {
+            let foreign = std::fs::read_dir(dir)?
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .find(|name| name != VERSION_FILE && !name.starts_with(".tantivy-"));
+            if let Some(name) = foreign {
+                return Err(corrupt(format!("not a search index (no meta.json, found {name:?})")));
+            }
+            let directory = CacheDirectory::open(dir).map_err(|e| corrupt(e.to_string()))?;
+            let index = Index::create(directory, schema, Default::default())?;
+            std::fs::write(&version_path, INDEX_FORMAT_VERSION.to_string())?;
+            tracing::info!("created search index at {}", dir.display());
+            return SearchIndex::with_index(index, fields, Some(dir.to_path_buf()));
+        }
+        let found = std::fs::read_to_string(&version_path).ok().and_then(|v| v.trim().parse::<u32>().ok());
+        if found != Some(INDEX_FORMAT_VERSION) {
+            return Err(SearchError::VersionMismatch {
+                path: dir.to_path_buf(),
+                found,
+                expected: INDEX_FORMAT_VERSION,
+            });
+        }
+        let directory = CacheDirectory::open(dir).map_err(|e| corrupt(e.to_string()))?;
+        let index = Index::open(directory).map_err(|e| corrupt(e.to_string()))?;
+        if index.schema() != schema {
+            // Same version, different schema: written by a build that forgot to bump it.
+            return Err(corrupt("its schema differs from this build's".to_owned()));
+        }
+        // Commits are not fsynced (see `directory.rs`), so after an OS crash a segment may be
+        // torn; every file carries a checksum, and reading ~10 MB once at startup is cheap.
+        let damaged = index.validate_checksum().map_err(|e| corrupt(e.to_string()))?;
+        if let Some(file) = damaged.iter().next() {
+            return Err(corrupt(format!(
+                "{} of its files fail their checksum, e.g. {}",
+                damaged.len(),
+                file.display()
+            )));
+        }
+        // Opening the reader opens every segment, which is where truncated files show up.
+        SearchIndex::with_index(index, fields, Some(dir.to_path_buf())).map_err(|e| match e {
+            SearchError::Tantivy(e) => corrupt(e.to_string()),
+            other => other,
+        })
+    }
+
+    fn with_index(index: Index, fields: Fields, dir: Option<PathBuf>) -> SearchResult<SearchIndex> {
+        index.tokenizers().register(CODE_TOKENIZER, CodeTokenizer::default());
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(SearchIndex { index, fields, reader, writer: None, dir, uncommitted: false })
+    }
+
+    /// The directory the index lives in; `None` in memory.
+    pub fn directory(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// The committed index, for searching on any thread.
+    pub fn snapshot(&self) -> SearchSnapshot {
+        SearchSnapshot { searcher: self.reader.searcher(), fields: self.fields }
+    }
+
+    /// Number of chunks visible to searches (as of the last commit).
+    pub fn num_chunks(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Whether changes were made since the last commit.
+    pub fn has_uncommitted_changes(&self) -> bool {
+        self.uncommitted
+    }
+
+    /// Replaces everything indexed for `file` with `chunks` (visible after [`Self::commit`]).
+    pub fn replace_file(&mut self, file: u32, chunks: &[Chunk]) -> SearchResult<()> {
+        let fields = self.fields;
+        let writer = self.writer()?;
+        writer.delete_term(Term::from_field_u64(fields.file, u64::from(file)));
+        for chunk in chunks {
+            debug_assert_eq!(chunk.file, file, "chunk of another file");
+            writer.add_document(document(&fields, file, chunk))?;
+        }
+        self.uncommitted = true;
+        Ok(())
+    }
+
+    /// Removes everything indexed for `file` (visible after [`Self::commit`]).
+    pub fn remove_file(&mut self, file: u32) -> SearchResult<()> {
+        let fields = self.fields;
+        self.writer()?.delete_term(Term::from_field_u64(fields.file, u64::from(file)));
+        self.uncommitted = true;
+        Ok(())
+    }
+
+    /// Removes every chunk (visible after [`Self::commit`]).
+    pub fn clear(&mut self) -> SearchResult<()> {
+        self.writer()?.delete_all_documents()?;
+        self.uncommitted = true;
+        Ok(())
+    }
+
+    /// Makes all changes so far visible to snapshots taken from now on (and, on disk, persisted
+    /// without fsync: see `directory.rs`).
+    ///
+    /// If tantivy fails to commit, the pending changes are dropped with the writer and the error
+    /// returned; the caller re-sends the files it changed since the last successful commit.
+    pub fn commit(&mut self) -> SearchResult<()> {
+        if !self.uncommitted {
+            return Ok(());
+        }
+        let started = Instant::now();
+        self.uncommitted = false;
+        if let Some(writer) = &mut self.writer
+            && let Err(err) = writer.commit()
+        {
+            self.writer = None;
+            return Err(err.into());
+        }
+        // The reload policy is manual: reload now, so a query issued after this returns sees
+        // the commit, with no watcher thread and no polling delay.
+        self.reader.reload()?;
+        tracing::debug!("search index commit took {:.1} ms", started.elapsed().as_secs_f64() * 1000.0);
+        Ok(())
+    }
+
+    /// Indexes many files at once with a multi-threaded writer, replacing whatever was indexed
+    /// for them, and commits. Pending changes are committed first. When `cancel` is set the
+    /// whole batch is dropped (nothing of it becomes visible) and the result is
+    /// [`SearchError::Cancelled`].
+    pub fn bulk_index<I>(
+        &mut self,
+        files: I,
+        options: &BulkOptions,
+        cancel: &AtomicBool,
+    ) -> SearchResult<BulkStats>
+    where
+        I: IntoIterator<Item = (u32, Vec<Chunk>)>,
+    {
+        let started = Instant::now();
+        self.commit()?;
+        // Only one writer may hold the index: the small incremental one makes way for a bigger
+        // one and comes back, lazily, after.
+        self.writer = None;
+        let threads = options.threads.clamp(1, 8);
+        let per_thread = (options.memory_budget / threads).max(INCREMENTAL_MEMORY_BUDGET);
+        let options = IndexWriterOptions::builder()
+            .num_worker_threads(threads)
+            .memory_budget_per_thread(per_thread)
+            .num_merge_threads(1)
+            .build();
+        let mut writer: IndexWriter =
+            self.index.writer_with_options(options).map_err(|e| self.lock_error(e))?;
+        let fields = self.fields;
+        let mut stats = BulkStats::default();
+        for (file, chunks) in files {
+            if cancel.load(Ordering::Relaxed) {
+                // Dropping an uncommitted writer discards its documents.
+                drop(writer);
+                return Err(SearchError::Cancelled);
+            }
+            writer.delete_term(Term::from_field_u64(fields.file, u64::from(file)));
+            for chunk in &chunks {
+                writer.add_document(document(&fields, file, chunk))?;
+            }
+            stats.files += 1;
+            stats.chunks += chunks.len();
+        }
+        writer.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        stats.elapsed = started.elapsed();
+        tracing::info!(
+            "search index built: {} files, {} chunks in {:.0} ms",
+            stats.files,
+            stats.chunks,
+            stats.elapsed.as_secs_f64() * 1000.0
+        );
+        Ok(stats)
+    }
+
+    fn writer(&mut self) -> SearchResult<&mut IndexWriter> {
+        let writer = match self.writer.take() {
+            Some(writer) => writer,
+            None => {
+                let options = IndexWriterOptions::builder()
+                    .num_worker_threads(1)
+                    .memory_budget_per_thread(INCREMENTAL_MEMORY_BUDGET)
+                    .num_merge_threads(1)
+                    .build();
+                self.index.writer_with_options(options).map_err(|e| self.lock_error(e))?
+            }
+        };
+        Ok(self.writer.insert(writer))
+    }
+
+    fn lock_error(&self, err: TantivyError) -> SearchError {
+        match (err, &self.dir) {
+            (TantivyError::LockFailure(..), Some(dir)) => SearchError::Locked { path: dir.clone() },
+            (err, _) => SearchError::Tantivy(err),
+        }
+    }
+}
+
+fn document(fields: &Fields, file: u32, chunk: &Chunk) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_u64(fields.file, u64::from(file));
+    doc.add_u64(fields.test, u64::from(is_test_path(&chunk.path)));
+    doc.add_text(fields.path, &chunk.path);
+    doc.add_text(fields.path_tokens, &chunk.path);
+    if !chunk.module.is_empty() {
+        doc.add_text(fields.path_tokens, &chunk.module);
+    }
+    doc.add_text(fields.name, &chunk.name);
+    doc.add_text(fields.qualified_name, &chunk.qualified_name);
+    doc.add_text(fields.kind, chunk.kind.as_str());
+    if let Some(text) = &chunk.doc {
+        doc.add_text(fields.doc, text);
+    }
+    doc.add_text(fields.body, &chunk.body);
+    doc.add_u64(fields.start_line, u64::from(chunk.start_line));
+    doc.add_u64(fields.end_line, u64::from(chunk.end_line));
+    doc.add_u64(fields.start_byte, u64::from(chunk.start_byte));
+    doc.add_u64(fields.end_byte, u64::from(chunk.end_byte));
+    doc
+}
