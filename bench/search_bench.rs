@@ -231,7 +231,6 @@ fn dir_size(dir: &Path) -> u64 {
 }
 
 struct File {
-    id: u32,
     relative: String,
     text: String,
     chunks: Vec<Chunk>,
@@ -251,12 +250,12 @@ fn main() -> anyhow::Result<()> {
 
     let started = Instant::now();
     let mut files: Vec<File> = Vec::new();
-    for (idx, scanned) in scan.files.iter().enumerate() {
+    for scanned in &scan.files {
         let Ok(text) = read_source(&scanned.path, DiscoverOptions::default().max_file_size) else { continue };
         let relative =
             scanned.path.strip_prefix(&root).unwrap_or(&scanned.path).to_string_lossy().replace('\\', "/");
-        let chunks = chunks_for_file(idx as u32, &relative, &module_name(&relative), &scanned.summary, &text);
-        files.push(File { id: idx as u32, relative, text, chunks });
+        let chunks = chunks_for_file(&relative, &module_name(&relative), &scanned.summary, &text);
+        files.push(File { relative, text, chunks });
     }
     let chunk_time = started.elapsed();
     let n_chunks: usize = files.iter().map(|f| f.chunks.len()).sum();
@@ -271,7 +270,7 @@ fn main() -> anyhow::Result<()> {
         rss_mb("VmRSS:")
     );
     // Streamed, one file's chunks at a time, as a caller chunking files on the fly would.
-    let batch = || files.iter().map(|f| (f.id, f.chunks.clone()));
+    let batch = || files.iter().map(|f| (f.relative.clone(), f.chunks.clone()));
 
     if !args.quick {
         // The tokenizer alone, on one thread: how much of the build is ours. A fresh tokenizer
@@ -440,10 +439,10 @@ fn edit_latency(
         let Some(summary) = summarize_source(languages, repolens::syntax::LanguageId::Python, &text) else {
             continue;
         };
-        let chunks = chunks_for_file(file.id, &file.relative, &module_name(&file.relative), &summary, &text);
+        let chunks = chunks_for_file(&file.relative, &module_name(&file.relative), &summary, &text);
         parse_ms.push(ms(started.elapsed()));
         let started = Instant::now();
-        index.replace_file(file.id, &chunks)?;
+        index.replace_file(&file.relative, &chunks)?;
         index.commit()?;
         commit_ms.push(ms(started.elapsed()));
         let hits = index.snapshot().search(&marker, 3)?;

@@ -144,17 +144,17 @@ const FILES: &[(&str, &str)] = &[
     ("tests/auth/test_hashers.py", HASHER_TESTS),
 ];
 
-fn chunks(file: u32, path: &str, text: &str) -> Vec<Chunk> {
+fn chunks(path: &str, text: &str) -> Vec<Chunk> {
     let languages = Languages::embedded();
     let lang = languages.get(LanguageId::Python);
     let tree = parse_text(lang, text, None, ParseBudget::default()).unwrap();
     let summary = FileSummary::build(lang, &tree, text);
     let module = path.trim_end_matches(".py").trim_end_matches("/__init__").replace('/', ".");
-    chunks_for_file(file, path, &module, &summary, text)
+    chunks_for_file(path, &module, &summary, text)
 }
 
-fn fixture_files() -> Vec<(u32, Vec<Chunk>)> {
-    FILES.iter().enumerate().map(|(id, (path, text))| (id as u32, chunks(id as u32, path, text))).collect()
+fn fixture_files() -> Vec<(String, Vec<Chunk>)> {
+    FILES.iter().map(|(path, text)| (path.to_string(), chunks(path, text))).collect()
 }
 
 fn build(index: &mut SearchIndex) {
@@ -279,9 +279,8 @@ fn queries_of_only_punctuation_or_unknown_words_return_nothing() {
 fn replace_file_takes_effect_at_commit() {
     let mut index = index();
     let before = index.snapshot();
-    let hashers_id = 0;
     let new_text = "def hash_with_argon2(raw_password):\n    \"\"\"Hash a password with argon2id.\"\"\"\n    return argon2.hash(raw_password)\n";
-    index.replace_file(hashers_id, &chunks(hashers_id, "app/auth/hashers.py", new_text)).unwrap();
+    index.replace_file("app/auth/hashers.py", &chunks("app/auth/hashers.py", new_text)).unwrap();
     assert!(index.has_uncommitted_changes());
     // Not visible before the commit.
     assert!(!top(&index, "argon2", 5).iter().any(|q| q.contains("argon2")));
@@ -298,8 +297,8 @@ fn replace_file_takes_effect_at_commit() {
 fn remove_file_takes_its_chunks_away() {
     let mut index = index();
     let total = index.num_chunks();
-    let removed = chunks(1, FILES[1].0, FILES[1].1).len() as u64;
-    index.remove_file(1).unwrap();
+    let removed = chunks(FILES[1].0, FILES[1].1).len() as u64;
+    index.remove_file(FILES[1].0).unwrap();
     index.commit().unwrap();
     assert_eq!(index.num_chunks(), total - removed);
     assert!(!top(&index, "get_user_name", 10).iter().any(|q| q.starts_with("app.users")));
@@ -335,7 +334,7 @@ fn a_persisted_index_reopens_with_the_same_answers() {
     let answers: Vec<_> = {
         let mut index = SearchIndex::open_or_create(&path).unwrap();
         build(&mut index);
-        index.replace_file(5, &[]).unwrap();
+        index.replace_file(FILES[5].0, &[]).unwrap();
         index.commit().unwrap();
         queries.iter().map(|q| index.snapshot().search(q, 5).unwrap()).collect()
     };
@@ -350,9 +349,9 @@ fn a_persisted_index_reopens_with_the_same_answers() {
 fn a_second_writer_on_the_same_directory_is_locked_out() {
     let dir = tempfile::tempdir().unwrap();
     let mut first = SearchIndex::open_or_create(dir.path()).unwrap();
-    first.remove_file(0).unwrap();
+    first.remove_file(FILES[0].0).unwrap();
     let mut second = SearchIndex::open_or_create(dir.path()).unwrap();
-    let err = second.remove_file(0).unwrap_err();
+    let err = second.remove_file(FILES[0].0).unwrap_err();
     assert!(matches!(err, SearchError::Locked { .. }), "{err}");
     assert!(!err.needs_rebuild());
 }

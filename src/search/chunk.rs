@@ -51,9 +51,8 @@ impl ChunkKind {
 /// One indexed unit of a file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Chunk {
-    /// The file's id, as the caller numbers files (`FileId`'s raw value).
-    pub file: u32,
-    /// Path relative to the workspace root, `/`-separated.
+    /// Path relative to the workspace root, `/`-separated: what identifies the file in the
+    /// index (ids of a session would not survive a restart).
     pub path: String,
     /// Dotted module path (`django.contrib.auth.hashers`); empty when unknown.
     pub module: String,
@@ -77,13 +76,7 @@ pub struct Chunk {
 /// The chunks of one file: the module chunk first, then symbols in document order.
 ///
 /// `summary` must describe `text`; ranges that do not fit it are clamped, never trusted.
-pub fn chunks_for_file(
-    file: u32,
-    rel_path: &str,
-    module: &str,
-    summary: &FileSummary,
-    text: &str,
-) -> Vec<Chunk> {
+pub fn chunks_for_file(rel_path: &str, module: &str, summary: &FileSummary, text: &str) -> Vec<Chunk> {
     let symbols = &summary.symbols;
     // Parents come before children, so one pass decides every symbol.
     let mut kinds: Vec<Option<ChunkKind>> = Vec::with_capacity(symbols.len());
@@ -117,7 +110,6 @@ pub fn chunks_for_file(
     let top_level: Vec<usize> =
         (0..symbols.len()).filter(|&i| kinds[i].is_some() && symbols[i].parent.is_none()).collect();
     out.push(Chunk {
-        file,
         path: file_path.clone(),
         module: module.to_owned(),
         name: module_name,
@@ -147,7 +139,6 @@ pub fn chunks_for_file(
         };
         let qualified = summary.qualified_name(idx);
         out.push(Chunk {
-            file,
             path: file_path.clone(),
             module: module.to_owned(),
             name: symbol.name.to_string(),
@@ -320,7 +311,7 @@ mod tests {
         let lang = languages.get(LanguageId::Python);
         let tree = parse_text(lang, text, None, ParseBudget::default()).unwrap();
         let summary = FileSummary::build(lang, &tree, text);
-        chunks_for_file(7, "pkg/auth.py", "pkg.auth", &summary, text)
+        chunks_for_file("pkg/auth.py", "pkg.auth", &summary, text)
     }
 
     #[track_caller]

@@ -19,9 +19,7 @@ use std::{
 use tantivy::{
     Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, TantivyError, Term,
     indexer::IndexWriterOptions,
-    schema::{
-        FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
-    },
+    schema::{FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions},
 };
 
 use super::{
@@ -34,7 +32,7 @@ use super::{
 /// Version of what is on disk: the schema *and* the tokenizer's output, since a changed
 /// tokenizer makes old postings unreachable even when the schema is identical. Bump on any
 /// change to either.
-pub const INDEX_FORMAT_VERSION: u32 = 1;
+pub const INDEX_FORMAT_VERSION: u32 = 2;
 
 /// The file beside tantivy's `meta.json` that records [`INDEX_FORMAT_VERSION`].
 const VERSION_FILE: &str = "repolens-search-version";
@@ -46,9 +44,10 @@ const INCREMENTAL_MEMORY_BUDGET: usize = 15_000_000;
 /// The fields of the schema, resolved once.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Fields {
-    pub(crate) file: Field,
     /// 1 for chunks of test code (see [`is_test_path`]), which rank lower unless asked for.
     pub(crate) test: Field,
+    /// xxh3 of the path: a numeric column that groups a file's chunks when ranking files.
+    pub(crate) path_key: Field,
     pub(crate) path: Field,
     pub(crate) path_tokens: Field,
     pub(crate) name: Field,
@@ -73,8 +72,8 @@ fn schema() -> (Schema, Fields) {
         if stored { options.set_stored() } else { options }
     };
     let fields = Fields {
-        file: builder.add_u64_field("file", INDEXED | FAST | STORED),
         test: builder.add_u64_field("test", FAST),
+        path_key: builder.add_u64_field("path_key", FAST),
         // Indexed as one raw term too, so a caller that only knows the path can find the file.
         path: builder.add_text_field("path", STRING | STORED),
         path_tokens: builder.add_text_field("path_tokens", text(false)),
@@ -221,23 +220,24 @@ impl SearchIndex {
         self.uncommitted
     }
 
-    /// Replaces everything indexed for `file` with `chunks` (visible after [`Self::commit`]).
-    pub fn replace_file(&mut self, file: u32, chunks: &[Chunk]) -> SearchResult<()> {
+    /// Replaces everything indexed for the file at `path` (workspace-relative) with `chunks`
+    /// (visible after [`Self::commit`]).
+    pub fn replace_file(&mut self, path: &str, chunks: &[Chunk]) -> SearchResult<()> {
         let fields = self.fields;
         let writer = self.writer()?;
-        writer.delete_term(Term::from_field_u64(fields.file, u64::from(file)));
+        writer.delete_term(Term::from_field_text(fields.path, path));
         for chunk in chunks {
-            debug_assert_eq!(chunk.file, file, "chunk of another file");
-            writer.add_document(document(&fields, file, chunk))?;
+            debug_assert_eq!(chunk.path, path, "chunk of another file");
+            writer.add_document(document(&fields, chunk))?;
         }
         self.uncommitted = true;
         Ok(())
     }
 
-    /// Removes everything indexed for `file` (visible after [`Self::commit`]).
-    pub fn remove_file(&mut self, file: u32) -> SearchResult<()> {
+    /// Removes everything indexed for the file at `path` (visible after [`Self::commit`]).
+    pub fn remove_file(&mut self, path: &str) -> SearchResult<()> {
         let fields = self.fields;
-        self.writer()?.delete_term(Term::from_field_u64(fields.file, u64::from(file)));
+        self.writer()?.delete_term(Term::from_field_text(fields.path, path));
         self.uncommitted = true;
         Ok(())
     }
@@ -284,7 +284,7 @@ impl SearchIndex {
         cancel: &AtomicBool,
     ) -> SearchResult<BulkStats>
     where
-        I: IntoIterator<Item = (u32, Vec<Chunk>)>,
+        I: IntoIterator<Item = (String, Vec<Chunk>)>,
     {
         let started = Instant::now();
         self.commit()?;
@@ -302,15 +302,15 @@ impl SearchIndex {
             self.index.writer_with_options(options).map_err(|e| self.lock_error(e))?;
         let fields = self.fields;
         let mut stats = BulkStats::default();
-        for (file, chunks) in files {
+        for (path, chunks) in files {
             if cancel.load(Ordering::Relaxed) {
                 // Dropping an uncommitted writer discards its documents.
                 drop(writer);
                 return Err(SearchError::Cancelled);
             }
-            writer.delete_term(Term::from_field_u64(fields.file, u64::from(file)));
+            writer.delete_term(Term::from_field_text(fields.path, &path));
             for chunk in &chunks {
-                writer.add_document(document(&fields, file, chunk))?;
+                writer.add_document(document(&fields, chunk))?;
             }
             stats.files += 1;
             stats.chunks += chunks.len();
@@ -351,9 +351,9 @@ impl SearchIndex {
     }
 }
 
-fn document(fields: &Fields, file: u32, chunk: &Chunk) -> TantivyDocument {
+fn document(fields: &Fields, chunk: &Chunk) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
-    doc.add_u64(fields.file, u64::from(file));
+    doc.add_u64(fields.path_key, xxhash_rust::xxh3::xxh3_64(chunk.path.as_bytes()));
     doc.add_u64(fields.test, u64::from(is_test_path(&chunk.path)));
     doc.add_text(fields.path, &chunk.path);
     doc.add_text(fields.path_tokens, &chunk.path);

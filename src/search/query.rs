@@ -73,7 +73,7 @@ impl<'a> FastColumns<'a> {
 /// One ranked chunk.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SearchHit {
-    pub file: u32,
+    /// Workspace-relative, `/`-separated.
     pub path: String,
     pub name: String,
     pub qualified_name: String,
@@ -89,7 +89,6 @@ pub struct SearchHit {
 /// One ranked file, with the chunk that ranked it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FileHit {
-    pub file: u32,
     pub path: String,
     pub score: f32,
     pub best: SearchHit,
@@ -256,7 +255,7 @@ impl SearchSnapshot {
         // Enough chunks that the top files' runners-up are seen, few enough to stay cheap.
         let depth = limit.saturating_mul(10).clamp(50, 500);
         let top = self.ranked(&query, depth, depth)?;
-        let mut columns = FastColumns::new(self, "file");
+        let mut columns = FastColumns::new(self, "path_key");
         // Per file: (best score, best chunk, bonus from up to four runners-up, runners-up seen).
         let mut files: FxHashMap<u64, (Score, DocAddress, Score, u32)> = FxHashMap::default();
         for (score, address) in top {
@@ -276,7 +275,7 @@ impl SearchSnapshot {
             .into_iter()
             .map(|(score, address)| {
                 let best = self.hit(score, address)?;
-                Ok(FileHit { file: best.file, path: best.path.clone(), score, best })
+                Ok(FileHit { path: best.path.clone(), score, best })
             })
             .collect()
     }
@@ -347,7 +346,6 @@ impl SearchSnapshot {
                 SearchError::Tantivy(tantivy::TantivyError::SchemaError("chunk without a kind".to_owned()))
             })?;
         Ok(SearchHit {
-            file: number(f.file),
             path: text(f.path),
             name: text(f.name),
             qualified_name: text(f.qualified_name),
