@@ -13,9 +13,8 @@ use anyhow::Context as _;
 use serde_json::json;
 
 use crate::{
-    analysis::AnalysisHost,
+    analysis::{AnalysisHost, ModelConfig, ModelEvent, ModelUpdate, ModelUpdater},
     config::Config,
-    graph::SymbolGraph,
     lsp::{ExitStatus, ServerOptions},
     stdx::CancelToken,
     syntax::Languages,
@@ -127,14 +126,32 @@ fn duration_ms(d: std::time::Duration) -> f64 {
 
 pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result<()> {
     let root = resolve_root(root)?;
-    let (host, build, total_ms) = build_host(&root, ScanDepth::Full, cold)?;
-    let graph_started = Instant::now();
-    let graph =
-        SymbolGraph::build(host.model_sources().into_iter().filter_map(|(file, rel, source)| match source {
-            crate::analysis::FileSource::Disk(summary) => Some((file, rel, summary)),
-            crate::analysis::FileSource::Open(_) => None,
-        }));
-    let graph_ms = ms(graph_started);
+    let (host, build, index_ms) = build_host(&root, ScanDepth::Full, cold)?;
+    // The symbol graph and the search index are built by the same model thread the server uses.
+    let (events, received) = crossbeam_channel::unbounded();
+    let config = ModelConfig {
+        languages: host.languages().clone(),
+        cache: Config::default().index_cache(host.roots()),
+        max_file_size: DiscoverOptions::default().max_file_size,
+    };
+    let model_started = Instant::now();
+    let updater = ModelUpdater::spawn(host.model().clone(), config, move |event| {
+        let _ = events.send(event);
+    });
+    updater.send(ModelUpdate::Rebuild(host.model_sources()));
+    let (mut graph_ms, mut search) = (0.0, None);
+    while search.is_none() {
+        match received.recv().context("the model thread stopped")? {
+            ModelEvent::Rebuilt { elapsed, .. } => graph_ms = duration_ms(elapsed),
+            ModelEvent::SearchBuilt { chunks, reindexed, elapsed, .. } => {
+                search = Some((chunks, reindexed, duration_ms(elapsed)));
+            }
+            ModelEvent::Updated { .. } => {}
+        }
+    }
+    let (chunks, reindexed, search_ms) = search.unwrap_or_default();
+    let total_ms = ms(model_started) + index_ms;
+    let graph = host.model().graph.read();
     let files = build.scan.files.len();
     let symbols: usize = build.scan.files.iter().map(|f| f.summary.symbols.len()).sum();
     let references: usize = build.scan.files.iter().map(|f| f.summary.references.len()).sum();
@@ -154,23 +171,30 @@ pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result
             "skipped": skipped,
             "cache": { "state": cache, "reused": reused },
             "graph": { "nodes": graph.node_count(), "edges": graph.edge_count() },
+            "search": { "chunks": chunks, "reindexed_files": reindexed },
             "timings_ms": {
                 "discover": duration_ms(build.discover),
                 "ready": duration_ms(build.ready),
                 "parse": duration_ms(build.parse),
-                "index": total_ms,
+                "index": index_ms,
                 "graph": graph_ms,
+                "search": search_ms,
+                "total": total_ms,
             },
         });
         println!("{report}");
     } else {
         println!("{}: {files} files, {symbols} symbols, {references} references", root.display());
-        println!("graph: {} nodes, {} edges", graph.node_count(), graph.edge_count());
+        println!(
+            "graph: {} nodes, {} edges; search: {chunks} chunks",
+            graph.node_count(),
+            graph.edge_count()
+        );
         let skipped: Vec<String> = skipped.iter().map(|(k, v)| format!("{k} {v}")).collect();
         println!("skipped: {}", if skipped.is_empty() { "none".to_owned() } else { skipped.join(", ") });
-        println!("cache: {cache} ({reused} files reused)");
+        println!("cache: {cache} ({reused} files reused, {reindexed} files re-indexed for search)");
         println!(
-            "time: discover {:.0} ms, symbols ready {:.0} ms, full parse {:.0} ms, index {total_ms:.0} ms, graph {graph_ms:.0} ms",
+            "time: discover {:.0} ms, symbols ready {:.0} ms, full parse {:.0} ms, graph {graph_ms:.0} ms, search {search_ms:.0} ms; total {total_ms:.0} ms",
             duration_ms(build.discover),
             duration_ms(build.ready),
             duration_ms(build.parse),

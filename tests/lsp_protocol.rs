@@ -233,7 +233,7 @@ fn indexing_reports_progress_to_clients_that_support_it() {
     let builder = TestServerBuilder::default().progress(true).root_uri(fixture.root_uri());
     let mut client = builder.start_in_process_for_test();
     client.initialize(&builder);
-    let end = client.wait_notification("$/progress", |p| p["value"]["kind"] == "end");
+    let end = client.wait_indexed();
     assert_eq!(end["params"]["value"]["message"], "3 files, 7 symbols");
     let token = end["params"]["token"].clone();
     let create =
@@ -250,14 +250,18 @@ fn indexing_reports_progress_to_clients_that_support_it() {
     let reports: Vec<&Value> = client
         .notifications
         .iter()
-        .filter(|n| n["method"] == "$/progress" && n["params"]["value"]["kind"] == "report")
+        .filter(|n| n["method"] == "$/progress" && n["params"]["token"] == token)
+        .filter(|n| n["params"]["value"]["kind"] == "report")
         .map(|n| &n["params"]["value"])
         .collect();
     let percents: Vec<u64> = reports.iter().filter_map(|r| r["percentage"].as_u64()).collect();
     assert!(percents.windows(2).all(|w| w[0] <= w[1]), "progress went backwards: {percents:?}");
-    let last = reports.last().unwrap();
-    assert_eq!(last["message"], "building the symbol graph");
-    assert_eq!(last["percentage"], 90);
+    // The phases, in order: parsing, then the graph, then search.
+    let phases: Vec<&str> = reports.iter().filter_map(|r| r["message"].as_str()).collect();
+    let graph = phases.iter().position(|m| *m == "building the symbol graph").expect("a graph phase");
+    let search = phases.iter().position(|m| *m == "building the search index").expect("a search phase");
+    assert!(phases[..graph].iter().all(|m| m.starts_with("parsing")), "{phases:?}");
+    assert!(graph < search && search == phases.len() - 1, "{phases:?}");
     assert_eq!(client.shutdown_and_exit(), 0);
 }
 
@@ -377,7 +381,7 @@ fn status_reports_phases_and_the_graph_follows_edits() {
     let mut client = builder.start_in_process_for_test();
     let init = client.initialize(&builder);
     assert_eq!(init["capabilities"]["experimental"]["repolens"]["status"], true);
-    client.wait_notification("$/progress", |p| p["value"]["kind"] == "end");
+    client.wait_indexed();
     let status = client.request_ok("repolens/status", Value::Null);
     assert_eq!(status["indexReady"], true);
     assert_eq!(status["files"], 3);
@@ -425,7 +429,7 @@ fn disk_changes_reported_by_the_client_reach_the_index() {
         TestServerBuilder::default().watched_files(true).progress(true).root_uri(fixture.root_uri());
     let mut client = builder.start_in_process_for_test();
     client.initialize(&builder);
-    client.wait_notification("$/progress", |p| p["value"]["kind"] == "end");
+    client.wait_indexed();
     let registration =
         client.server_requests.iter().find(|r| r["method"] == "client/registerCapability").unwrap();
     assert_eq!(registration["params"]["registrations"][0]["method"], "workspace/didChangeWatchedFiles");
@@ -454,7 +458,7 @@ fn disk_changes_are_watched_when_the_client_cannot() {
         TestServerBuilder::default().watched_files(false).progress(true).root_uri(fixture.root_uri());
     let mut client = builder.start_in_process_for_test();
     client.initialize(&builder);
-    client.wait_notification("$/progress", |p| p["value"]["kind"] == "end");
+    client.wait_indexed();
     assert!(client.server_requests.iter().all(|r| r["method"] != "client/registerCapability"));
 
     std::fs::write(fixture.path("app/forms.py"), "class LoginForm:\n    pass\n").unwrap();
@@ -487,7 +491,7 @@ fn a_warm_start_answers_like_a_cold_one() {
             TestServerBuilder::default().progress(true).cache_dir(cache.path()).root_uri(fixture.root_uri());
         let mut client = builder.start_in_process_for_test();
         client.initialize(&builder);
-        client.wait_notification("$/progress", |p| p["value"]["kind"] == "end");
+        client.wait_indexed();
         let status = client.request_ok("repolens/status", Value::Null);
         assert_eq!(status["cache"]["state"], round, "{status}");
         assert_eq!(status["graph"]["files"], 3);

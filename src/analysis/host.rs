@@ -9,7 +9,7 @@ use std::{
 use dashmap::DashMap;
 use parking_lot::RwLock;
 
-use super::{Analysis, FileSource, RepoModel};
+use super::{Analysis, FileSource, ModelFile, RepoModel};
 use crate::{
     syntax::{
         FileSummary, Import, LanguageId, Languages, ParseBudget, SyntaxTree, Tag, changed_spans, input_edit,
@@ -111,19 +111,25 @@ impl AnalysisHost {
     pub fn file_source(&self, file: FileId) -> Option<FileSource> {
         match self.documents.get(&file) {
             Some(doc) => Some(FileSource::Open(doc.clone())),
-            None => self.index.get(&file).map(|s| FileSource::Disk(s.clone())),
+            None => {
+                let summary = self.index.get(&file)?.clone();
+                let path = self.vfs.read().path(file).as_disk()?.to_path_buf();
+                Some(FileSource::Disk(path, summary))
+            }
         }
     }
 
+    /// A file as the model should see it now.
+    pub fn model_file(&self, file: FileId) -> Option<ModelFile> {
+        Some(ModelFile { file, rel_path: self.rel_path(file)?, source: self.file_source(file)? })
+    }
+
     /// Every workspace file the model should contain, with its source.
-    pub fn model_sources(&self) -> Vec<(FileId, String, FileSource)> {
+    pub fn model_sources(&self) -> Vec<ModelFile> {
         let mut files: Vec<FileId> = self.index.keys().copied().collect();
         files.extend(self.documents.keys().filter(|f| !self.index.contains_key(f)).copied());
         files.sort();
-        files
-            .into_iter()
-            .filter_map(|file| Some((file, self.rel_path(file)?, self.file_source(file)?)))
-            .collect()
+        files.into_iter().filter_map(|file| self.model_file(file)).collect()
     }
 
     pub fn languages(&self) -> &Languages {

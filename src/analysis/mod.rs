@@ -14,7 +14,7 @@ mod symbols;
 
 pub use history_load::{HistoryLoad, HistorySource, history_options, load_history};
 pub use host::{AnalysisHost, ChangeError, IndexSummary, OpenDocument};
-pub use model::{FileSource, ModelEvent, ModelUpdate, ModelUpdater, RepoModel};
+pub use model::{FileSource, ModelConfig, ModelEvent, ModelFile, ModelUpdate, ModelUpdater, RepoModel};
 pub use snapshot::Analysis;
 pub use symbols::{OutlineNode, SymbolHit};
 

@@ -1,14 +1,22 @@
-//! The repository model — the symbol graph, and later the search index and history — and the
-//! thread that keeps it current.
+//! The repository model — the symbol graph, the search index and git history — and the thread
+//! that keeps it current.
 //!
 //! Unlike documents, the model is shared rather than snapshotted: rebuilding or copying a
 //! graph of a Django-sized repository per edit would cost more than the edit. Readers take a
 //! read lock for the length of a query; the model thread takes the write lock only to apply a
-//! prepared change (a full build is made off-lock and swapped in). Updates queue on a channel
-//! and are coalesced per file, so a burst of edits costs one update.
+//! prepared change (a full build is made off-lock and swapped in). Search readers hold a tantivy
+//! snapshot, replaced after each commit. Updates queue on a channel and are coalesced per file,
+//! so a burst of edits costs one update. The thread runs at lower priority: a cold search build
+//! is seconds of CPU that must not compete with requests.
+//!
+//! The search index lives in the cache directory next to a manifest (path → hash of the text
+//! indexed), written after each commit; a warm start re-indexes only files whose text differs.
+//! The manifest can only lag the index, never lead it, so a crash costs a redundant re-index at
+//! worst.
 
 use std::{
-    sync::Arc,
+    path::{Path, PathBuf},
+    sync::{Arc, atomic::AtomicBool},
     thread,
     time::{Duration, Instant},
 };
@@ -20,43 +28,59 @@ use rustc_hash::FxHashMap;
 use super::OpenDocument;
 use crate::{
     graph::{SymbolGraph, UpdateStats},
+    search::{BulkOptions, Chunk, SearchIndex, SearchSnapshot, chunks_for_file},
     syntax::{FileSummary, Languages},
-    workspace::FileId,
+    workspace::{FileId, IndexCache, read_source},
 };
 
 /// What snapshots read.
 #[derive(Default)]
 pub struct RepoModel {
     pub graph: RwLock<SymbolGraph>,
+    /// The latest committed search snapshot; `None` until the first build.
+    pub search: RwLock<Option<SearchSnapshot>>,
     /// Git history per workspace root that is (in) a repository.
-    pub history: RwLock<Vec<(std::path::PathBuf, Arc<crate::history::History>)>>,
+    pub history: RwLock<Vec<(PathBuf, Arc<crate::history::History>)>>,
 }
 
 impl RepoModel {
     /// The history of the root holding `path`, if it has one.
-    pub fn history_for(&self, path: &std::path::Path) -> Option<Arc<crate::history::History>> {
+    pub fn history_for(&self, path: &Path) -> Option<Arc<crate::history::History>> {
         self.history.read().iter().find(|(root, _)| path.starts_with(root)).map(|(_, h)| h.clone())
     }
 
-    pub fn set_history(&self, root: std::path::PathBuf, history: Arc<crate::history::History>) {
+    pub fn set_history(&self, root: PathBuf, history: Arc<crate::history::History>) {
         let mut all = self.history.write();
         all.retain(|(r, _)| *r != root);
         all.push((root, history));
     }
+
+    pub fn search(&self) -> Option<SearchSnapshot> {
+        self.search.read().clone()
+    }
 }
 
-/// Where a file's content comes from: the disk (already summarized) or an open document
-/// (summarized on the model thread, off the main loop).
+/// Where a file's content comes from: the disk (already summarized; the text is read again for
+/// search) or an open document (summarized on the model thread, off the main loop).
 #[derive(Clone)]
 pub enum FileSource {
-    Disk(Arc<FileSummary>),
+    Disk(PathBuf, Arc<FileSummary>),
     Open(Arc<OpenDocument>),
+}
+
+/// One file as the model sees it.
+#[derive(Clone)]
+pub struct ModelFile {
+    pub file: FileId,
+    /// Workspace-relative, `/`-separated.
+    pub rel_path: String,
+    pub source: FileSource,
 }
 
 pub enum ModelUpdate {
     /// Build the model from scratch for this set of files.
-    Rebuild(Vec<(FileId, String, FileSource)>),
-    File(FileId, String, FileSource),
+    Rebuild(Vec<ModelFile>),
+    File(ModelFile),
     Remove(FileId),
 }
 
@@ -64,7 +88,15 @@ pub enum ModelUpdate {
 #[derive(Debug)]
 pub enum ModelEvent {
     Rebuilt { files: usize, nodes: usize, edges: usize, elapsed: Duration },
+    SearchBuilt { chunks: u64, reindexed: usize, on_disk: bool, elapsed: Duration },
     Updated { files: usize, stats: UpdateStats, elapsed: Duration },
+}
+
+/// Settings of the model thread.
+pub struct ModelConfig {
+    pub languages: Languages,
+    pub cache: Option<IndexCache>,
+    pub max_file_size: u64,
 }
 
 /// Handle to the model thread; dropping it stops the thread after the queued work.
@@ -75,13 +107,21 @@ pub struct ModelUpdater {
 impl ModelUpdater {
     pub fn spawn(
         model: Arc<RepoModel>,
-        languages: Languages,
+        config: ModelConfig,
         events: impl Fn(ModelEvent) + Send + 'static,
     ) -> Self {
         let (sender, receiver) = crossbeam_channel::unbounded();
-        let spawned = thread::Builder::new()
-            .name("repolens-model".into())
-            .spawn(move || run(&model, &languages, &receiver, &events));
+        let spawned = thread::Builder::new().name("repolens-model".into()).spawn(move || {
+            crate::stdx::lower_thread_priority();
+            ModelThread {
+                model,
+                config,
+                search: None,
+                manifest: FxHashMap::default(),
+                events: Box::new(events),
+            }
+            .run(&receiver);
+        });
         if let Err(err) = spawned {
             tracing::error!("cannot start the model thread: {err}");
         }
@@ -95,90 +135,250 @@ impl ModelUpdater {
     }
 }
 
-/// A file's update, ready to apply: its path and summary (`None` in its place: remove it).
-type Prepared = (String, Arc<FileSummary>);
+/// A file's update, ready to apply: path, summary and text (`None` in its place: remove it).
+type Prepared = (String, Arc<FileSummary>, Option<String>);
 
-fn summary_of(source: &FileSource, languages: &Languages) -> Option<Arc<FileSummary>> {
-    match source {
-        FileSource::Disk(summary) => Some(summary.clone()),
-        FileSource::Open(doc) => doc.summary(languages),
-    }
+struct ModelThread {
+    model: Arc<RepoModel>,
+    config: ModelConfig,
+    search: Option<SearchIndex>,
+    /// Path → xxh3 of the text indexed for it.
+    manifest: FxHashMap<String, u64>,
+    events: Box<dyn Fn(ModelEvent) + Send>,
 }
 
-fn run(
-    model: &RepoModel,
-    languages: &Languages,
-    receiver: &Receiver<ModelUpdate>,
-    events: &dyn Fn(ModelEvent),
-) {
-    while let Ok(first) = receiver.recv() {
-        // Take everything queued: a rebuild supersedes earlier updates, later updates to the
-        // same file supersede earlier ones.
-        let mut rebuild: Option<Vec<(FileId, String, FileSource)>> = None;
-        let mut pending: FxHashMap<FileId, Option<(String, FileSource)>> = FxHashMap::default();
-        let mut order: Vec<FileId> = Vec::new();
-        for update in std::iter::once(first).chain(receiver.try_iter()) {
-            match update {
-                ModelUpdate::Rebuild(files) => {
-                    rebuild = Some(files);
-                    pending.clear();
-                    order.clear();
-                }
-                ModelUpdate::File(file, rel, source) => {
-                    if pending.insert(file, Some((rel, source))).is_none() {
-                        order.push(file);
+const MANIFEST: &str = "search-manifest";
+
+impl ModelThread {
+    fn run(mut self, receiver: &Receiver<ModelUpdate>) {
+        while let Ok(first) = receiver.recv() {
+            // Take everything queued: a rebuild supersedes earlier updates, later updates to the
+            // same file supersede earlier ones.
+            let mut rebuild: Option<Vec<ModelFile>> = None;
+            let mut pending: FxHashMap<FileId, Option<ModelFile>> = FxHashMap::default();
+            let mut order: Vec<FileId> = Vec::new();
+            for update in std::iter::once(first).chain(receiver.try_iter()) {
+                match update {
+                    ModelUpdate::Rebuild(files) => {
+                        rebuild = Some(files);
+                        pending.clear();
+                        order.clear();
+                    }
+                    ModelUpdate::File(file) => {
+                        if pending.insert(file.file, Some(file.clone())).is_none() {
+                            order.push(file.file);
+                        }
+                    }
+                    ModelUpdate::Remove(file) => {
+                        if pending.insert(file, None).is_none() {
+                            order.push(file);
+                        }
                     }
                 }
-                ModelUpdate::Remove(file) => {
-                    if pending.insert(file, None).is_none() {
-                        order.push(file);
-                    }
+            }
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if let Some(files) = rebuild {
+                    self.rebuild(files);
                 }
+                if !order.is_empty() {
+                    self.update(&order, &mut pending);
+                }
+            }));
+            if let Err(panic) = outcome {
+                tracing::error!(
+                    "updating the repository model panicked: {}",
+                    crate::stdx::panic_message(&*panic)
+                );
             }
         }
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            if let Some(files) = rebuild {
-                let started = Instant::now();
-                let summaries: Vec<_> = files
-                    .into_iter()
-                    .filter_map(|(file, rel, source)| Some((file, rel, summary_of(&source, languages)?)))
-                    .collect();
-                let count = summaries.len();
-                let graph = SymbolGraph::build(summaries);
-                let (nodes, edges) = (graph.node_count(), graph.edge_count());
-                *model.graph.write() = graph;
-                events(ModelEvent::Rebuilt { files: count, nodes, edges, elapsed: started.elapsed() });
+    }
+
+    fn summary_of(&self, source: &FileSource) -> Option<Arc<FileSummary>> {
+        match source {
+            FileSource::Disk(_, summary) => Some(summary.clone()),
+            FileSource::Open(doc) => doc.summary(&self.config.languages),
+        }
+    }
+
+    fn text_of(&self, source: &FileSource) -> Option<String> {
+        match source {
+            FileSource::Disk(path, _) => read_source(path, self.config.max_file_size).ok(),
+            FileSource::Open(doc) => Some(doc.document.text()),
+        }
+    }
+
+    fn rebuild(&mut self, files: Vec<ModelFile>) {
+        let started = Instant::now();
+        let summaries: Vec<_> = files
+            .iter()
+            .filter_map(|f| Some((f.file, f.rel_path.clone(), self.summary_of(&f.source)?)))
+            .collect();
+        let count = summaries.len();
+        let graph = SymbolGraph::build(summaries.clone());
+        let (nodes, edges) = (graph.node_count(), graph.edge_count());
+        *self.model.graph.write() = graph;
+        (self.events)(ModelEvent::Rebuilt { files: count, nodes, edges, elapsed: started.elapsed() });
+        self.rebuild_search(&files, &summaries);
+    }
+
+    fn open_search(&mut self) -> &mut SearchIndex {
+        if self.search.is_none() {
+            let dir = self.config.cache.as_ref().map(|c| c.dir().join("search"));
+            let opened = dir.as_deref().and_then(|dir| match SearchIndex::open_or_create(dir) {
+                Ok(index) => Some(index),
+                Err(err) if err.needs_rebuild() => {
+                    tracing::info!("rebuilding the search index: {err}");
+                    let _ = std::fs::remove_dir_all(dir);
+                    SearchIndex::open_or_create(dir).ok()
+                }
+                Err(err) => {
+                    tracing::info!("searching in memory: {err}");
+                    None
+                }
+            });
+            let on_disk = opened.is_some();
+            let index = opened.or_else(|| SearchIndex::in_memory().ok());
+            // The manifest describes only an index on disk that it was written for.
+            self.manifest = match (&self.config.cache, on_disk) {
+                (Some(cache), true) => {
+                    cache.load_extra(MANIFEST, self.manifest_fingerprint()).unwrap_or_default()
+                }
+                _ => FxHashMap::default(),
+            };
+            self.search = index;
+        }
+        self.search.as_mut().expect("an in-memory index can always be made")
+    }
+
+    fn manifest_fingerprint(&self) -> u64 {
+        self.config.languages.fingerprint() ^ u64::from(crate::search::INDEX_FORMAT_VERSION)
+    }
+
+    fn rebuild_search(&mut self, files: &[ModelFile], summaries: &[(FileId, String, Arc<FileSummary>)]) {
+        let started = Instant::now();
+        let summary_of: FxHashMap<FileId, &Arc<FileSummary>> =
+            summaries.iter().map(|(f, _, s)| (*f, s)).collect();
+        self.open_search();
+        let on_disk = self.search.as_ref().is_some_and(|s| s.directory().is_some());
+        if self.search.as_ref().is_some_and(|s| s.num_chunks() == 0) {
+            self.manifest.clear();
+        }
+        let mut changed: Vec<(String, Vec<Chunk>)> = Vec::new();
+        let mut seen = rustc_hash::FxHashSet::default();
+        for file in files {
+            let Some(summary) = summary_of.get(&file.file) else { continue };
+            let Some(text) = self.text_of(&file.source) else { continue };
+            seen.insert(file.rel_path.clone());
+            let hash = xxhash_rust::xxh3::xxh3_64(text.as_bytes());
+            if self.manifest.get(&file.rel_path) == Some(&hash) {
+                continue;
             }
-            if order.is_empty() {
-                return;
+            self.manifest.insert(file.rel_path.clone(), hash);
+            changed.push((
+                file.rel_path.clone(),
+                chunks_for_file(&file.rel_path, &module_of(&file.rel_path), summary, &text),
+            ));
+        }
+        let gone: Vec<String> = self.manifest.keys().filter(|p| !seen.contains(*p)).cloned().collect();
+        let reindexed = changed.len();
+        let index = self.search.as_mut().expect("opened above");
+        let result = (|| -> crate::search::SearchResult<()> {
+            for path in &gone {
+                index.remove_file(path)?;
             }
-            let started = Instant::now();
-            // Summaries of open documents are computed before taking the lock.
-            let prepared: Vec<(FileId, Option<Prepared>)> = order
-                .iter()
-                .map(|file| {
-                    let entry = pending.remove(file).flatten();
-                    (*file, entry.and_then(|(rel, source)| Some((rel, summary_of(&source, languages)?))))
-                })
-                .collect();
-            let mut stats = UpdateStats::default();
-            let mut graph = model.graph.write();
+            if changed.len() > 64 {
+                index.bulk_index(changed, &BulkOptions::default(), &AtomicBool::new(false))?;
+            } else {
+                for (path, chunks) in &changed {
+                    index.replace_file(path, chunks)?;
+                }
+            }
+            index.commit()
+        })();
+        for path in &gone {
+            self.manifest.remove(path);
+        }
+        match result {
+            Ok(()) => self.after_commit(),
+            Err(err) => {
+                tracing::warn!("building the search index failed: {err}");
+                self.manifest.clear();
+            }
+        }
+        let chunks = self.search.as_ref().map_or(0, SearchIndex::num_chunks);
+        (self.events)(ModelEvent::SearchBuilt { chunks, reindexed, on_disk, elapsed: started.elapsed() });
+    }
+
+    fn after_commit(&mut self) {
+        let Some(index) = &self.search else { return };
+        *self.model.search.write() = Some(index.snapshot());
+        if let (Some(cache), Some(_)) = (&self.config.cache, index.directory())
+            && let Err(err) = cache.save_extra(MANIFEST, self.manifest_fingerprint(), &self.manifest)
+        {
+            tracing::warn!("could not save the search manifest: {err}");
+        }
+    }
+
+    fn update(&mut self, order: &[FileId], pending: &mut FxHashMap<FileId, Option<ModelFile>>) {
+        let started = Instant::now();
+        // Summaries and texts are prepared before taking the lock.
+        let prepared: Vec<(FileId, Option<Prepared>)> = order
+            .iter()
+            .map(|file| {
+                let entry = pending.remove(file).flatten();
+                let prepared = entry.and_then(|f| {
+                    let summary = self.summary_of(&f.source)?;
+                    Some((f.rel_path, summary, self.text_of(&f.source)))
+                });
+                (*file, prepared)
+            })
+            .collect();
+        let mut stats = UpdateStats::default();
+        let mut search_changes: Vec<(String, Option<Vec<Chunk>>)> = Vec::new();
+        {
+            let mut graph = self.model.graph.write();
             for (file, update) in prepared {
                 let s = match update {
-                    Some((rel, summary)) => graph.update_file(file, rel, summary),
-                    None => graph.remove_file(file),
+                    Some((rel, summary, text)) => {
+                        if let Some(text) = text {
+                            let chunks = chunks_for_file(&rel, &module_of(&rel), &summary, &text);
+                            self.manifest.insert(rel.clone(), xxhash_rust::xxh3::xxh3_64(text.as_bytes()));
+                            search_changes.push((rel.clone(), Some(chunks)));
+                        }
+                        graph.update_file(file, rel, summary)
+                    }
+                    None => {
+                        if let Some(rel) = graph.rel_path(file) {
+                            self.manifest.remove(rel);
+                            search_changes.push((rel.to_owned(), None));
+                        }
+                        graph.remove_file(file)
+                    }
                 };
                 stats.resolved_files += s.resolved_files;
                 stats.rebuilt |= s.rebuilt;
             }
-            drop(graph);
-            events(ModelEvent::Updated { files: order.len(), stats, elapsed: started.elapsed() });
-        }));
-        if let Err(panic) = outcome {
-            tracing::error!(
-                "updating the repository model panicked: {}",
-                crate::stdx::panic_message(&*panic)
-            );
         }
+        if let Some(index) = self.search.as_mut() {
+            let result = (|| -> crate::search::SearchResult<()> {
+                for (path, chunks) in &search_changes {
+                    match chunks {
+                        Some(chunks) => index.replace_file(path, chunks)?,
+                        None => index.remove_file(path)?,
+                    }
+                }
+                index.commit()
+            })();
+            match result {
+                Ok(()) => self.after_commit(),
+                Err(err) => tracing::warn!("updating the search index failed: {err}"),
+            }
+        }
+        (self.events)(ModelEvent::Updated { files: order.len(), stats, elapsed: started.elapsed() });
     }
+}
+
+/// The dotted module a workspace-relative path stands for (`pkg/mod.py` → `pkg.mod`).
+pub(crate) fn module_of(rel_path: &str) -> String {
+    super::snapshot::module_name_of(Path::new(rel_path))
 }

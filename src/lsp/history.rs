@@ -103,9 +103,12 @@ impl Server {
         self.history.running = false;
         self.history.next_head_check = Some(Instant::now() + self.head_check_interval());
         if let Some(reporter) = self.history.progress.take() {
-            let commits: usize =
-                self.host.model().history.read().iter().map(|(_, h)| h.facts().commits.len()).sum();
-            reporter.end(&self.sender, Some(format!("{commits} commits")));
+            let histories = self.host.model().history.read();
+            let commits: usize = histories.iter().map(|(_, h)| h.facts().commits.len()).sum();
+            let message =
+                if histories.is_empty() { "no git history".to_owned() } else { format!("{commits} commits") };
+            drop(histories);
+            reporter.end(&self.sender, Some(message));
         }
     }
 

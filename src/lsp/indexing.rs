@@ -56,6 +56,8 @@ pub(crate) struct IndexState {
     references: usize,
     skipped: Skipped,
     graph: Option<(usize, usize)>,
+    /// Chunks indexed, and whether the index is on disk.
+    search: Option<(u64, bool)>,
     /// The full scan has been applied; disk changes before that wait in `early_changes`.
     full_done: bool,
     early_changes: Vec<(PathBuf, DiskChange)>,
@@ -71,6 +73,7 @@ pub(crate) struct Phases {
     pub ready: Option<Duration>,
     pub parse: Option<Duration>,
     pub graph: Option<Duration>,
+    pub search: Option<Duration>,
 }
 
 fn ms(duration: Option<Duration>) -> serde_json::Value {
@@ -268,6 +271,18 @@ impl Server {
                     "symbol graph: {nodes} nodes, {edges} edges from {files} files in {:.0} ms",
                     elapsed.as_secs_f64() * 1000.0
                 );
+                if let Some(reporter) = self.index.progress.as_mut() {
+                    reporter.report(&self.sender, Some("building the search index".into()), Some(95));
+                }
+            }
+            ModelEvent::SearchBuilt { chunks, reindexed, on_disk, elapsed } => {
+                self.index.phases.search = Some(elapsed);
+                self.index.search = Some((chunks, on_disk));
+                tracing::info!(
+                    "search index: {chunks} chunks ({reindexed} files indexed{}) in {:.0} ms",
+                    if on_disk { ", on disk" } else { ", in memory" },
+                    elapsed.as_secs_f64() * 1000.0
+                );
                 if let Some(reporter) = self.index.progress.take() {
                     let message = format!("{} files, {} symbols", self.index.files, self.index.symbols);
                     reporter.end(&self.sender, Some(message));
@@ -305,9 +320,11 @@ impl Server {
         if !self.host.index_ready() {
             return; // the first build will include it
         }
-        let Some(rel_path) = self.host.rel_path(file) else { return };
-        match self.host.file_source(file) {
-            Some(source) => model.send(ModelUpdate::File(file, rel_path, source)),
+        if self.host.rel_path(file).is_none() {
+            return; // outside every root (an untitled buffer, a file elsewhere)
+        }
+        match self.host.model_file(file) {
+            Some(model_file) => model.send(ModelUpdate::File(model_file)),
             None => model.send(ModelUpdate::Remove(file)),
         }
     }
@@ -326,12 +343,14 @@ impl Server {
             "symbols": self.index.symbols,
             "references": self.index.references,
             "skipped": skipped,
-            "graph": { "files": graph.file_count(), "nodes": graph.node_count(), "edges": graph.edge_count() },
+                        "graph": { "files": graph.file_count(), "nodes": graph.node_count(), "edges": graph.edge_count() },
+            "search": self.index.search.map_or(serde_json::Value::Null, |(chunks, on_disk)| json!({ "chunks": chunks, "onDisk": on_disk })),
             "phases": {
                 "discoverMs": ms(phases.discover),
                                 "readyMs": ms(phases.ready),
                 "parseMs": ms(phases.parse),
-                "graphMs": ms(phases.graph),
+                                "graphMs": ms(phases.graph),
+                "searchMs": ms(phases.search),
             },
                         "cache": match &self.index.cache {
                 Some(CacheState::Warm { reused }) => json!({ "state": "warm", "reused": reused }),

@@ -19,7 +19,7 @@ use super::{
     transport::{Incoming, Outgoing},
 };
 use crate::{
-    analysis::{Analysis, AnalysisHost, HistoryLoad, ModelEvent, ModelUpdater},
+    analysis::{Analysis, AnalysisHost, HistoryLoad, ModelConfig, ModelEvent, ModelUpdater},
     config::Config,
     stdx::{CancelToken, ThreadPool},
     syntax::FileSummary,
@@ -314,7 +314,12 @@ impl Server {
     pub(crate) fn on_initialized(&mut self, roots: Vec<PathBuf>, languages: Languages) {
         self.host = AnalysisHost::new(languages.clone(), roots);
         let tasks = self.task_sender.clone();
-        self.model = Some(ModelUpdater::spawn(self.host.model().clone(), languages, move |event| {
+        let config = ModelConfig {
+            languages,
+            cache: self.config.index_cache(self.host.roots()),
+            max_file_size: self.config.max_file_size,
+        };
+        self.model = Some(ModelUpdater::spawn(self.host.model().clone(), config, move |event| {
             let _ = tasks.send(Task::Model(event));
         }));
         self.lifecycle = Lifecycle::Running;

@@ -112,6 +112,11 @@ impl IndexCache {
         &self.file
     }
 
+    /// The workspace's cache directory, for other cached artefacts (the search index).
+    pub fn dir(&self) -> &Path {
+        self.file.parent().expect("cache file has a directory")
+    }
+
     pub fn load(&self, fingerprint: u64) -> Result<CachedIndex, CacheError> {
         let (entries, saved_at_ns): (Vec<Entry>, u64) = read_blob(&self.file, fingerprint)?;
         Ok(CachedIndex {

@@ -252,6 +252,20 @@ impl TestClient {
         }
     }
 
+    /// Waits until the progress titled `title` ends; returns its `end` notification.
+    pub fn wait_progress_end(&mut self, title: &str) -> Value {
+        let begin = self.wait_notification("$/progress", |p| {
+            p["value"]["kind"] == "begin" && p["value"]["title"] == title
+        });
+        let token = begin["params"]["token"].clone();
+        self.wait_notification("$/progress", |p| p["token"] == token && p["value"]["kind"] == "end")
+    }
+
+    /// Waits until the workspace is indexed (symbols, graph and search).
+    pub fn wait_indexed(&mut self) -> Value {
+        self.wait_progress_end("Indexing")
+    }
+
     /// Reads one message, answering server requests and recording notifications on the way.
     fn next_message(&mut self, deadline: Instant) -> Option<Value> {
         loop {
