@@ -102,6 +102,40 @@ fn options() -> SandboxOptions {
     SandboxOptions::new()
 }
 
+/// Links and copies, whatever the kernel allows; network isolation as detected.
+fn copy_options() -> SandboxOptions {
+    SandboxOptions { overlay_fs: false, ..options() }
+}
+
+/// Whether this machine makes overlay scratch copies.
+fn overlays_work() -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    Scratch::create(dir.path(), &[]).unwrap().is_overlay()
+}
+
+/// The scratch layouts this machine has: overlay (where the kernel allows it) and copy.
+fn layouts() -> Vec<(&'static str, SandboxOptions)> {
+    let mut out = vec![("copy", copy_options())];
+    if overlays_work() {
+        out.insert(0, ("overlay", options()));
+    }
+    out
+}
+
+/// Every way a run can be set up here: the layouts, and a copy with no isolation at all, where
+/// the process group alone must contain the run.
+fn setups() -> Vec<(&'static str, SandboxOptions)> {
+    let mut out = layouts();
+    let none = Some(NetworkIsolation::unavailable("forced by the test"));
+    out.push(("copy without isolation", SandboxOptions { network: none, ..copy_options() }));
+    out
+}
+
+/// Whether runs with these options get a PID namespace (everything dies with the test runner).
+fn has_pid_namespace(name: &str, options: &SandboxOptions) -> bool {
+    name == "overlay" || options.network.clone().unwrap_or_else(NetworkIsolation::detect).isolates_pids()
+}
+
 fn outcomes(run: &TestRun) -> Vec<(&str, TestOutcome)> {
     run.tests.iter().map(|t| (t.id.as_str(), t.outcome)).collect()
 }
@@ -169,26 +203,29 @@ class TestMore:
 #[test]
 fn passing_failing_and_skipped_tests_are_reported_one_by_one() {
     let p = Project::new(CALC);
-    let run = p.run(&[], &[]);
-    assert_eq!(run.outcome, RunOutcome::Failed);
-    assert_eq!(run.source, ResultSource::JUnit);
-    assert_eq!(
-        outcomes(&run),
-        [
-            ("tests/test_calc.py::test_add", TestOutcome::Failed),
-            ("tests/test_calc.py::test_zero", TestOutcome::Passed),
-            ("tests/test_calc.py::test_skipped", TestOutcome::Skipped),
-            ("tests/test_calc.py::TestMore::test_negative", TestOutcome::Failed),
-        ]
-    );
-    let add = &run.tests[0];
-    assert!(add.message.contains("assert -1 == 5"), "{}", add.message);
-    assert!(add.details.contains("def test_add"), "{}", add.details);
-    assert_eq!(add.category(), Some(FailureCategory::AssertionFailure));
-    assert_eq!(run.failure_category(), Some(FailureCategory::AssertionFailure));
-    assert_eq!((run.counts.passed, run.counts.failed, run.counts.skipped), (1, 2, 1));
-    assert_eq!(run.exit_code, Some(1));
-    assert!(run.linked_files_modified.is_empty());
+    for (layout, options) in layouts() {
+        let run = p.run_with(&p.pytest(), &[], &[], &options);
+        assert_eq!(run.outcome, RunOutcome::Failed, "{layout}");
+        assert_eq!(run.source, ResultSource::JUnit);
+        assert_eq!(
+            outcomes(&run),
+            [
+                ("tests/test_calc.py::test_add", TestOutcome::Failed),
+                ("tests/test_calc.py::test_zero", TestOutcome::Passed),
+                ("tests/test_calc.py::test_skipped", TestOutcome::Skipped),
+                ("tests/test_calc.py::TestMore::test_negative", TestOutcome::Failed),
+            ],
+            "{layout}"
+        );
+        let add = &run.tests[0];
+        assert!(add.message.contains("assert -1 == 5"), "{}", add.message);
+        assert!(add.details.contains("def test_add"), "{}", add.details);
+        assert_eq!(add.category(), Some(FailureCategory::AssertionFailure));
+        assert_eq!(run.failure_category(), Some(FailureCategory::AssertionFailure));
+        assert_eq!((run.counts.passed, run.counts.failed, run.counts.skipped), (1, 2, 1));
+        assert_eq!(run.exit_code, Some(1));
+        assert!(run.linked_files_modified.is_empty());
+    }
 }
 
 #[test]
@@ -211,36 +248,46 @@ fn a_selection_runs_only_the_named_tests() {
 fn an_overlay_changes_what_is_tested_and_never_the_users_file() {
     let p = Project::new(CALC);
     let fixed = Overlay::new("calc.py", "def add(a, b):\n    return a + b\n");
-    let run = p.run(std::slice::from_ref(&fixed), &[]);
-    assert_eq!(run.outcome, RunOutcome::Passed, "{}", run.stdout.text);
-    assert_eq!(run.counts.passed, 3);
+    for (layout, options) in layouts() {
+        let run = p.run_with(&p.pytest(), std::slice::from_ref(&fixed), &[], &options);
+        assert_eq!(run.outcome, RunOutcome::Passed, "{layout}: {}", run.stdout.text);
+        assert_eq!(run.counts.passed, 3);
 
-    // In the copy, the overlay is a file of its own; unchanged files share the user's inode.
-    let scratch = Scratch::create(p.root(), &[fixed]).unwrap();
-    let inode = |path: &Path| std::fs::metadata(path).unwrap().ino();
-    assert_ne!(inode(&scratch.tree().join("calc.py")), inode(&p.root().join("calc.py")));
-    assert_eq!(
-        inode(&scratch.tree().join("tests/test_calc.py")),
-        inode(&p.root().join("tests/test_calc.py"))
-    );
-    assert_eq!(
-        std::fs::read_to_string(scratch.tree().join("calc.py")).unwrap(),
-        "def add(a, b):\n    return a + b\n"
-    );
-    let stats = scratch.stats();
-    assert_eq!((stats.linked, stats.overlays), (1, 1));
-    let dir = scratch.dir().to_path_buf();
-    drop(scratch);
-    assert!(!dir.exists(), "the scratch copy is removed on drop");
-    p.assert_untouched();
+        let scratch = Scratch::create_with(p.root(), std::slice::from_ref(&fixed), &options).unwrap();
+        let stats = scratch.stats();
+        assert_eq!(stats.overlays, 1);
+        let inode = |path: &Path| std::fs::metadata(path).unwrap().ino();
+        if layout == "overlay" {
+            // Nothing copied: the overlay waits in the upper layer; runs happen on the
+            // workspace's own path.
+            assert!(scratch.is_overlay() && stats.overlay);
+            assert_eq!(scratch.tree(), p.root().canonicalize().unwrap());
+            let upper = scratch.dir().join("upper/calc.py");
+            assert_eq!(std::fs::read_to_string(upper).unwrap(), fixed.text);
+            assert_eq!((stats.linked, stats.copied, stats.dirs), (0, 0, 0));
+        } else {
+            // In the copy, the overlay is a file of its own; unchanged files share the user's
+            // inode.
+            assert!(!scratch.is_overlay());
+            assert_ne!(inode(&scratch.tree().join("calc.py")), inode(&p.root().join("calc.py")));
+            let test_file = "tests/test_calc.py";
+            assert_eq!(inode(&scratch.tree().join(test_file)), inode(&p.root().join(test_file)));
+            assert_eq!(std::fs::read_to_string(scratch.tree().join("calc.py")).unwrap(), fixed.text);
+            assert_eq!(stats.linked, 1);
+        }
+        let dir = scratch.dir().to_path_buf();
+        drop(scratch);
+        assert!(!dir.exists(), "the scratch copy is removed on drop");
+        p.assert_untouched();
 
-    // Overlays may create files and directories, and be given as absolute paths.
-    let new_test = Overlay::new(
-        p.root().join("tests/new/test_new.py"),
-        "from calc import add\n\ndef test_new():\n    assert add(1, 1) == 0\n",
-    );
-    let run = p.run(&[new_test], &["tests/new"]);
-    assert_eq!(outcomes(&run), [("tests/new/test_new.py::test_new", TestOutcome::Passed)]);
+        // Overlays may create files and directories, and be given as absolute paths.
+        let new_test = Overlay::new(
+            p.root().join("tests/new/test_new.py"),
+            "from calc import add\n\ndef test_new():\n    assert add(1, 1) == 0\n",
+        );
+        let run = p.run_with(&p.pytest(), &[new_test], &["tests/new"], &options);
+        assert_eq!(outcomes(&run), [("tests/new/test_new.py::test_new", TestOutcome::Passed)], "{layout}");
+    }
 }
 
 #[test]
@@ -252,37 +299,47 @@ fn overlays_that_leave_the_workspace_are_rejected() {
     std::os::unix::fs::symlink("tests", p.root().join("linked_in")).unwrap();
     let p = Project { before: snapshot(p.root()), fixture: p.fixture };
 
-    for path in [
-        PathBuf::from("../evil.py"),
-        PathBuf::from("tests/../../evil.py"),
-        outside.path().join("evil.py"),
-        PathBuf::from("/etc/evil.py"),
-        PathBuf::from("linked_out/evil.py"),
-        PathBuf::from("linked_out/keep.txt"),
-    ] {
-        let err = Scratch::create(p.root(), &[Overlay::new(&path, "x = 1\n")]).unwrap_err();
-        assert!(matches!(err, SandboxError::EscapesWorkspace { .. }), "{}: {err}", path.display());
-    }
-    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
-    assert_eq!(std::fs::read_to_string(outside.path().join("keep.txt")).unwrap(), "outside");
+    for (layout, options) in layouts() {
+        for path in [
+            PathBuf::from("../evil.py"),
+            PathBuf::from("tests/../../evil.py"),
+            outside.path().join("evil.py"),
+            PathBuf::from("/etc/evil.py"),
+            PathBuf::from("linked_out/evil.py"),
+            PathBuf::from("linked_out/keep.txt"),
+        ] {
+            let err =
+                Scratch::create_with(p.root(), &[Overlay::new(&path, "x = 1\n")], &options).unwrap_err();
+            assert!(
+                matches!(err, SandboxError::EscapesWorkspace { .. }),
+                "{layout}, {}: {err}",
+                path.display()
+            );
+        }
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+        assert_eq!(std::fs::read_to_string(outside.path().join("keep.txt")).unwrap(), "outside");
 
-    // A symlink that stays inside is followed, in the copy, also to a file that exists (and is
-    // linked to the user's).
-    let run = p.run(
-        &[
-            Overlay::new("linked_in/test_via_link.py", "def test_ok():\n    pass\n"),
-            Overlay::new("linked_in/test_calc.py", "def test_replaced():\n    pass\n"),
-        ],
-        &["tests/test_via_link.py", "tests/test_calc.py"],
-    );
-    assert_eq!(
-        outcomes(&run),
-        [
-            ("tests/test_via_link.py::test_ok", TestOutcome::Passed),
-            ("tests/test_calc.py::test_replaced", TestOutcome::Passed)
-        ]
-    );
-    p.assert_untouched();
+        // A symlink that stays inside is followed, also to a file that exists (and, in a copy,
+        // is linked to the user's).
+        let run = p.run_with(
+            &p.pytest(),
+            &[
+                Overlay::new("linked_in/test_via_link.py", "def test_ok():\n    pass\n"),
+                Overlay::new("linked_in/test_calc.py", "def test_replaced():\n    pass\n"),
+            ],
+            &["tests/test_via_link.py", "tests/test_calc.py"],
+            &options,
+        );
+        assert_eq!(
+            outcomes(&run),
+            [
+                ("tests/test_via_link.py::test_ok", TestOutcome::Passed),
+                ("tests/test_calc.py::test_replaced", TestOutcome::Passed)
+            ],
+            "{layout}"
+        );
+        p.assert_untouched();
+    }
 }
 
 #[test]
@@ -322,7 +379,7 @@ def test_version():
     assert pkg.VERSION == "1.0"
 "#,
     );
-    let scratch = Scratch::create(p.root(), &[]).unwrap();
+    let scratch = Scratch::create_with(p.root(), &[], &copy_options()).unwrap();
     let has = |rel: &str| scratch.tree().join(rel).exists();
     for rel in [
         "pkg/_version.py",
@@ -345,8 +402,10 @@ def test_version():
     assert_eq!(scratch.stats().copied, 2);
     drop(scratch);
 
-    let run = p.run(&[], &[]);
-    assert_eq!(run.outcome, RunOutcome::Passed, "{}", run.stdout.text);
+    for (layout, options) in layouts() {
+        let run = p.run_with(&p.pytest(), &[], &[], &options);
+        assert_eq!(run.outcome, RunOutcome::Passed, "{layout}: {}", run.stdout.text);
+    }
 }
 
 #[test]
@@ -358,13 +417,9 @@ fn a_scratch_directory_inside_the_workspace_is_refused() {
 }
 
 /// With the detected isolation, and without any (the process group alone must then do it).
-fn isolation_variants() -> [(&'static str, NetworkIsolation); 2] {
-    [("detected", NetworkIsolation::detect()), ("none", NetworkIsolation::unavailable("forced by the test"))]
-}
-
 #[test]
 fn a_hanging_test_is_stopped_at_the_deadline_with_everything_it_started() {
-    for (variant, isolation) in isolation_variants() {
+    for (variant, options) in setups() {
         let in_group = unique_sleep();
         let deaf = unique_sleep();
         let escaped = unique_sleep();
@@ -385,7 +440,6 @@ def test_hang():
 "#
         ));
         let command = p.pytest().with_timeout(Duration::from_secs(3));
-        let options = SandboxOptions { network: Some(isolation.clone()), ..options() };
         let started = Instant::now();
         let run = p.run_with(&command, &[], &[], &options);
         let elapsed = started.elapsed();
@@ -398,8 +452,8 @@ def test_hang():
         assert!(survivors(&in_group).is_empty(), "{variant}: a process of the run's group survived");
         assert!(survivors(&deaf).is_empty(), "{variant}: a process ignoring SIGINT survived");
         let escaped_survivors = survivors(&escaped);
-        if isolation.isolates_pids() {
-            assert!(escaped_survivors.is_empty(), "a process that left the group survived its PID namespace");
+        if has_pid_namespace(variant, &options) {
+            assert!(escaped_survivors.is_empty(), "{variant}: a process that left the group survived");
         } else {
             // FIXME: without a PID namespace, a process that calls setsid() escapes the group
             // kill. Documented in the README; assert it so a change is noticed, then clean up.
@@ -413,12 +467,11 @@ def test_hang():
 
 #[test]
 fn a_cancelled_run_stops_at_once_and_leaves_no_process() {
-    for (variant, isolation) in isolation_variants() {
+    for (variant, options) in setups() {
         let marker = unique_sleep();
         let p = Project::new(&format!(
             "//- /tests/test_slow.py\nimport subprocess\n\ndef test_slow():\n    subprocess.run([\"sleep\", \"{marker}\"])\n"
         ));
-        let options = SandboxOptions { network: Some(isolation), ..options() };
         let scratch = Scratch::create_with(p.root(), &[], &options).unwrap();
         let cancel = options.cancel.clone();
         let canceller = std::thread::spawn(move || {
@@ -439,9 +492,20 @@ fn a_cancelled_run_stops_at_once_and_leaves_no_process() {
         drop(scratch);
         p.assert_untouched();
 
-        // A token cancelled beforehand stops even the copy.
-        let err = Scratch::create_with(p.root(), &[], &options).unwrap_err();
+        // A token cancelled beforehand stops the next run before it starts.
+        let scratch = Scratch::create_with(
+            p.root(),
+            &[],
+            &SandboxOptions { overlay_fs: options.overlay_fs, ..SandboxOptions::new() },
+        )
+        .unwrap();
+        let err = run_tests(&scratch, &p.pytest(), &[], &options).unwrap_err();
         assert!(matches!(err, SandboxError::Cancelled), "{err}");
+        if !options.overlay_fs {
+            // And a copy.
+            let err = Scratch::create_with(p.root(), &[], &options).unwrap_err();
+            assert!(matches!(err, SandboxError::Cancelled), "{err}");
+        }
     }
 }
 
@@ -457,26 +521,31 @@ def test_connect():
 "#,
     );
     let isolation = NetworkIsolation::detect();
-    let run = p.run(&[], &[]);
-    assert_eq!(run.network_isolated, isolation.is_available());
-    match &isolation {
-        NetworkIsolation::Unshare { .. } => {
-            assert_eq!(run.outcome, RunOutcome::Failed, "the connection went through: {}", run.stdout.text);
-            let message = &run.tests[0].message;
-            assert!(message.contains("Network is unreachable") || message.contains("OSError"), "{message}");
+    for (layout, options) in layouts() {
+        let run = p.run_with(&p.pytest(), &[], &[], &options);
+        assert_eq!(run.network_isolated, isolation.is_available(), "{layout}");
+        match &isolation {
+            NetworkIsolation::Unshare { .. } => {
+                assert_eq!(run.outcome, RunOutcome::Failed, "{layout}: the connection went through");
+                let message = &run.tests[0].message;
+                assert!(
+                    message.contains("Network is unreachable") || message.contains("OSError"),
+                    "{message}"
+                );
+            }
+            NetworkIsolation::Unavailable { reason } => {
+                // The documented fallback: the run happens, with the network, and says so.
+                assert!(!reason.is_empty());
+                assert!(matches!(run.outcome, RunOutcome::Passed | RunOutcome::Failed));
+            }
         }
-        NetworkIsolation::Unavailable { reason } => {
-            // The documented fallback: the run happens, with the network, and says so.
-            assert!(!reason.is_empty());
-            assert!(matches!(run.outcome, RunOutcome::Passed | RunOutcome::Failed));
-        }
-    }
 
-    // Forcing the fallback works on every machine: the run happens and reports no isolation.
-    let without = SandboxOptions { network: Some(NetworkIsolation::unavailable("test")), ..options() };
-    let run = p.run_with(&p.pytest(), &[], &[], &without);
-    assert!(!run.network_isolated);
-    assert!(matches!(run.outcome, RunOutcome::Passed | RunOutcome::Failed), "{:?}", run.outcome);
+        // Forcing the fallback works on every machine: the run happens and reports no isolation.
+        let without = SandboxOptions { network: Some(NetworkIsolation::unavailable("test")), ..options };
+        let run = p.run_with(&p.pytest(), &[], &[], &without);
+        assert!(!run.network_isolated, "{layout}");
+        assert!(matches!(run.outcome, RunOutcome::Passed | RunOutcome::Failed), "{:?}", run.outcome);
+    }
 }
 
 #[test]
@@ -776,22 +845,36 @@ fn candidate_runs_are_cancelled_as_a_group() {
 }
 
 #[test]
-fn a_test_writing_a_linked_file_in_place_is_reported() {
-    let p = Project::new(
-        r#"
+fn a_test_rewriting_an_existing_file_is_contained_by_an_overlay_and_reported_in_a_copy() {
+    for (layout, options) in layouts() {
+        let p = Project::new(
+            r#"
 //- /data/state.txt
 original
 //- /tests/test_write.py
+from pathlib import Path
+
 def test_write():
     with open("data/state.txt", "w") as f:
         f.write("written by a test")
+    # The same file by its absolute path, as code using __file__ finds it.
+    state = Path(__file__).resolve().parent.parent / "data" / "state.txt"
+    assert state.read_text() == "written by a test"
 "#,
-    );
-    let scratch = Scratch::create(p.root(), &[]).unwrap();
-    let run = run_tests(&scratch, &p.pytest(), &[], &options()).unwrap();
-    assert_eq!(run.outcome, RunOutcome::Passed);
-    assert_eq!(run.linked_files_modified, [PathBuf::from("data/state.txt")]);
-    // FIXME: a hard link shares the user's inode, so this write reached the user's file. The
-    // run reports it (and logs an error); only an overlay filesystem or full copies prevent it.
-    assert_eq!(std::fs::read_to_string(p.root().join("data/state.txt")).unwrap(), "written by a test");
+        );
+        let scratch = Scratch::create_with(p.root(), &[], &options).unwrap();
+        let run = run_tests(&scratch, &p.pytest(), &[], &options).unwrap();
+        assert_eq!(run.outcome, RunOutcome::Passed, "{layout}: {}", run.stdout.text);
+        drop(scratch);
+        if layout == "overlay" {
+            assert!(run.linked_files_modified.is_empty());
+            p.assert_untouched();
+        } else {
+            assert_eq!(run.linked_files_modified, [PathBuf::from("data/state.txt")]);
+            // FIXME: in a copy, a hard link shares the user's inode, so this write reached the
+            // user's file. The run reports it (and logs an error); overlays prevent it.
+            let user_file = std::fs::read_to_string(p.root().join("data/state.txt")).unwrap();
+            assert_eq!(user_file, "written by a test");
+        }
+    }
 }

@@ -1,10 +1,13 @@
 //! The sandbox: the only module that runs the project's own processes (its tests).
 //!
-//! A candidate patch is tested in a [`Scratch`] copy of the workspace: unchanged files are hard
-//! links into the user's tree (copies where links are impossible, and for ignored files, which
-//! are the ones tests tend to write), directories are real, and every overlay — an unsaved
-//! editor buffer, a candidate's edit — is written as a new file that replaces the link, so the
-//! user's files are never written. Which files are copied is decided by `workspace::list_tree`.
+//! A candidate patch is tested in a [`Scratch`] copy of the workspace. Where the kernel allows,
+//! that is an overlay filesystem mounted on the workspace's own path in namespaces only the run
+//! sees: nothing is copied, the overlays (unsaved editor buffers, a candidate's edits) are its
+//! upper layer, and the user's files cannot be written (`overlay.rs`). Elsewhere it is a copy:
+//! unchanged files are hard links into the user's tree (copies where links are impossible, and
+//! for ignored files, which are the ones tests tend to write), directories are real, and every
+//! overlay is written as a new file that replaces the link (`scratch.rs`; which files are copied
+//! is decided by `workspace::list_tree`).
 //!
 //! [`run_tests`] runs a [`TestCommand`] (detected, or from `.repolens.toml`'s `[test]`) in a
 //! scratch copy: in its own process group, with a clean environment (see `run.rs`), stdin
@@ -24,6 +27,7 @@
 
 mod baseline;
 mod command;
+mod overlay;
 mod parallel;
 mod process;
 mod report;

@@ -1,6 +1,6 @@
 //! One test run in a scratch copy, and what it found.
 //!
-//! The command runs in the copy's `tree/` with this environment and nothing else inherited
+//! The command runs with this environment and nothing else inherited
 //! (no proxies, no `PYTEST_ADDOPTS`, no `VIRTUAL_ENV`, no credentials):
 //! - `PATH` as the server has it; `PYENV_ROOT`/`PYENV_VERSION` if set (pyenv shims need them);
 //! - `HOME=<scratch>/home`, `TMPDIR`/`TMP`/`TEMP=<scratch>/tmp` (removed with the copy);
@@ -15,6 +15,7 @@
 //!   copy being tested;
 //! - then `[test] env` from `.repolens.toml`, which may override any of the above.
 //!
+//! The working directory is the copy's `tree/`, or for an overlay the workspace's own path.
 //! pytest gets `--rootdir=<tree>` (node ids relative to the copy's root), `--junitxml=<file in
 //! the scratch dir>` and `-o junit_family=xunit1`, then the selection as node ids.
 
@@ -171,6 +172,9 @@ pub struct SandboxOptions {
     /// Where scratch copies are made (default: the system's temporary directory). It must be
     /// outside the workspace, and on the workspace's filesystem for hard links to work.
     pub scratch_parent: Option<PathBuf>,
+    /// Make scratch copies as overlays where the kernel allows (default); `false` always links
+    /// and copies.
+    pub overlay_fs: bool,
 }
 
 impl Default for SandboxOptions {
@@ -182,6 +186,7 @@ impl Default for SandboxOptions {
             output_cap: DEFAULT_OUTPUT_CAP,
             interrupt_grace: Duration::from_secs(2),
             scratch_parent: None,
+            overlay_fs: true,
         }
     }
 }
@@ -217,8 +222,7 @@ pub fn run_tests(
     } else if !selection.is_empty() {
         tracing::debug!("{} takes no test selection: running it whole", command.argv[0]);
     }
-    let network = options.network();
-    let mut full: Vec<OsString> = network.prefix();
+    let (mut full, network_isolated) = scratch.run_prefix(&options.network());
     full.extend(argv.iter().map(OsString::from));
     let env = environment(scratch, command);
     let spec = ProcessSpec {
@@ -296,7 +300,7 @@ pub fn run_tests(
         duration: done.duration,
         stdout: done.stdout,
         stderr: done.stderr,
-        network_isolated: network.is_available(),
+        network_isolated,
         command: argv,
         selection_applied: pytest || selection.is_empty(),
         interrupted_at,
@@ -336,9 +340,8 @@ fn environment(scratch: &Scratch, command: &TestCommand) -> Vec<(OsString, OsStr
     ] {
         set(key, value.into());
     }
-    let src = scratch.tree().join("src");
-    if src.is_dir() {
-        set("PYTHONPATH", src.into_os_string());
+    if scratch.has_dir("src") {
+        set("PYTHONPATH", scratch.tree().join("src").into_os_string());
     }
     for (key, value) in &command.env {
         env.retain(|(k, _)| k != key.as_str());

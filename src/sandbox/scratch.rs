@@ -1,33 +1,38 @@
 //! Scratch copies of the workspace, one per candidate, that the user's tree never sees.
 //!
-//! Layout of a scratch directory (outside the workspace; removed when the [`Scratch`] drops):
+//! Two layouts. Where the kernel allows it (see `overlay.rs`), a scratch copy is an **overlay**:
+//! nothing is copied; the overlays are written to `upper/`, and each test run mounts the
+//! workspace with `upper/` on top, on the workspace's own path, in namespaces only the run sees.
+//! Elsewhere it is a **copy** in `tree/`, made as described below. Both live in a scratch
+//! directory outside the workspace, removed when the [`Scratch`] drops:
 //!
 //! ```text
 //! repolens-scratch-<pid>-<n>/
-//!   tree/        the copy: the test command's working directory
+//!   upper/ work/ overlay layout: the overlays and what runs write; overlayfs's work directory
+//!   tree/        copy layout: the copy, the test command's working directory
 //!   home/        $HOME of test runs
 //!   tmp/         $TMPDIR of test runs
-//!   pytest.ini   empty: stops pytest's search for a configuration above the copy
+//!   pytest.ini   copy layout: empty, stops pytest's search for a configuration above the copy
 //!   junit-<n>.xml
 //! ```
 //!
-//! Which files are in `tree/` is `workspace::list_tree`'s rule. Directories are created, never
-//! linked. A file is hard-linked to the user's file (one syscall, no data copied) unless it is
-//! ignored and at most [`LINK_IGNORED_ABOVE`] bytes — ignored files (databases, logs, local
-//! settings) are what a test run tends to write, so they get real copies — or linking fails
-//! (another filesystem, a filesystem without hard links, a file we may not link): then it is
-//! copied. Symlinks are recreated; one pointing into the workspace is pointed at the copy, one
-//! pointing outside keeps pointing there.
+//! A copy holds what `workspace::list_tree` lists. Directories are created, never linked. A
+//! file is hard-linked to the user's file (one syscall, no data copied) unless it is ignored
+//! and at most [`LINK_IGNORED_ABOVE`] bytes — ignored files (databases, logs, local settings)
+//! are what a test run tends to write, so they get real copies — or linking fails (another
+//! filesystem, a filesystem without hard links, a file we may not link): then it is copied.
+//! Symlinks are recreated; one pointing into the workspace is pointed at the copy, one pointing
+//! outside keeps pointing there.
 //!
-//! Overlays (unsaved buffers, candidate edits) are written last, each as a new file: the link
-//! at that path is removed first and the file created with `O_EXCL`, so an overlay can never be
+//! Overlays (unsaved buffers, candidate edits) are written as new files: in a copy, the link at
+//! that path is removed first and the file created with `O_EXCL`, so an overlay can never be
 //! written through a hard link into the user's file. An overlay path that leaves the workspace —
 //! absolute outside it, `..` climbing out, or a symlink on the way pointing outside — is
 //! rejected with [`SandboxError::EscapesWorkspace`].
 //!
 //! What links cannot prevent: a test that opens an existing, linked file for writing in place
 //! writes the user's file. [`Scratch::linked_files_modified_since`] finds such writes after a run
-//! (one stat per linked file), and every [`super::TestRun`] reports them.
+//! (one stat per linked file), and every [`super::TestRun`] reports them. Overlays prevent it.
 
 use std::{
     collections::{BTreeMap, HashSet},
@@ -41,7 +46,7 @@ use std::{
 
 use rayon::prelude::*;
 
-use super::{SandboxError, SandboxOptions};
+use super::{SandboxError, SandboxOptions, overlay::OverlayMount, process::NetworkIsolation};
 use crate::workspace::{TreeError, TreeListing, list_tree};
 
 /// Ignored files larger than this are linked rather than copied: copying a dataset for every
@@ -65,13 +70,15 @@ impl Overlay {
 /// What making a copy did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ScratchStats {
+    /// An overlay (nothing copied) rather than a copy.
+    pub overlay: bool,
     pub dirs: usize,
     pub linked: usize,
     pub copied: usize,
     pub symlinks: usize,
     pub overlays: usize,
     pub excluded_dirs: usize,
-    /// Listing the tree and making the copy (not removing it).
+    /// Making the scratch copy, listing the tree included when it was listed here.
     pub elapsed: Duration,
 }
 
@@ -79,12 +86,25 @@ pub struct ScratchStats {
 #[derive(Debug)]
 pub struct Scratch {
     dir: DirGuard,
+    /// Where tests run: the copy, or (for an overlay) the workspace's own path.
     tree: PathBuf,
     user_root: PathBuf,
-    /// Files (relative) that share their inode with the user's file.
-    linked: Vec<PathBuf>,
+    layout: Layout,
     stats: ScratchStats,
     runs: AtomicU32,
+}
+
+#[derive(Debug)]
+enum Layout {
+    /// Files (relative) that share their inode with the user's file.
+    Copy {
+        linked: Vec<PathBuf>,
+    },
+    Overlay {
+        upper: PathBuf,
+        work: PathBuf,
+        mount: OverlayMount,
+    },
 }
 
 impl Scratch {
@@ -101,17 +121,63 @@ impl Scratch {
         options: &SandboxOptions,
     ) -> Result<Scratch, SandboxError> {
         let started = Instant::now();
-        let listing = list_tree(root, options.cancel.flag()).map_err(|err| match err {
-            TreeError::Cancelled => SandboxError::Cancelled,
-            TreeError::Io { path, source } => SandboxError::io(format!("listing {}", path.display()), source),
-        })?;
-        let mut scratch = Scratch::from_listing(&listing, overlays, options)?;
+        let root =
+            root.canonicalize().map_err(|e| SandboxError::io(format!("resolving {}", root.display()), e))?;
+        let mut scratch = match overlay_mount(&root, options) {
+            Some(mount) => Scratch::overlay(&root, overlays, options, mount)?,
+            None => Scratch::copy(&list(&root, options)?, overlays, options)?,
+        };
         scratch.stats.elapsed = started.elapsed();
         Ok(scratch)
     }
 
-    /// Makes the copy from an existing listing (the baseline lists the tree once to hash it).
+    /// Makes the scratch copy given a listing of the tree (callers that list it anyway).
     pub(crate) fn from_listing(
+        listing: &TreeListing,
+        overlays: &[Overlay],
+        options: &SandboxOptions,
+    ) -> Result<Scratch, SandboxError> {
+        match overlay_mount(&listing.root, options) {
+            Some(mount) => Scratch::overlay(&listing.root, overlays, options, mount),
+            None => Scratch::copy(listing, overlays, options),
+        }
+    }
+
+    fn overlay(
+        user_root: &Path,
+        overlays: &[Overlay],
+        options: &SandboxOptions,
+        mount: OverlayMount,
+    ) -> Result<Scratch, SandboxError> {
+        let started = Instant::now();
+        let overlays = relative_overlays(user_root, overlays)?;
+        let dir = DirGuard::create(user_root, options.scratch_parent.as_deref())?;
+        let (upper, work) = (dir.0.join("upper"), dir.0.join("work"));
+        for sub in [&upper, &work, &dir.0.join("home"), &dir.0.join("tmp")] {
+            fs::create_dir(sub).map_err(|e| SandboxError::io(format!("creating {}", sub.display()), e))?;
+        }
+        for (rel, text) in &overlays {
+            // Symlinks are those of the user's tree, which the run will see.
+            let rel = resolve_inside(user_root, rel)?;
+            write_upper_overlay(user_root, &upper, &rel, text)?;
+        }
+        let stats = ScratchStats {
+            overlay: true,
+            overlays: overlays.len(),
+            elapsed: started.elapsed(),
+            ..ScratchStats::default()
+        };
+        Ok(Scratch {
+            dir,
+            tree: user_root.to_path_buf(),
+            user_root: user_root.to_path_buf(),
+            layout: Layout::Overlay { upper, work, mount },
+            stats,
+            runs: AtomicU32::new(0),
+        })
+    }
+
+    fn copy(
         listing: &TreeListing,
         overlays: &[Overlay],
         options: &SandboxOptions,
@@ -120,10 +186,7 @@ impl Scratch {
         let cancelled = || options.cancel.is_cancelled();
         let user_root = listing.root.clone();
         // Check every overlay path before doing any work.
-        let overlays = overlays
-            .iter()
-            .map(|o| Ok((workspace_relative(&user_root, &o.path)?, o.text.as_str())))
-            .collect::<Result<Vec<_>, SandboxError>>()?;
+        let overlays = relative_overlays(&user_root, overlays)?;
         let overlaid: HashSet<&Path> = overlays.iter().map(|(p, _)| p.as_path()).collect();
 
         let dir = DirGuard::create(&user_root, options.scratch_parent.as_deref())?;
@@ -190,14 +253,16 @@ impl Scratch {
 
         let tree = tree.canonicalize().map_err(|e| SandboxError::io("resolving the scratch copy", e))?;
         for (rel, text) in &overlays {
-            write_overlay(&tree, rel, text)?;
+            let rel = resolve_inside(&tree, rel)?;
+            write_copy_overlay(&tree, &rel, text)?;
         }
         stats.overlays = overlays.len();
         stats.elapsed = started.elapsed();
-        Ok(Scratch { dir, tree, user_root, linked, stats, runs: AtomicU32::new(0) })
+        Ok(Scratch { dir, tree, user_root, layout: Layout::Copy { linked }, stats, runs: AtomicU32::new(0) })
     }
 
-    /// The copy of the workspace: where tests run.
+    /// Where tests run: the copy, or for an overlay the workspace's own path (which shows the
+    /// overlay only inside a run).
     pub fn tree(&self) -> &Path {
         &self.tree
     }
@@ -216,11 +281,17 @@ impl Scratch {
         self.stats
     }
 
+    /// An overlay (see the module doc) rather than a copy.
+    pub fn is_overlay(&self) -> bool {
+        matches!(self.layout, Layout::Overlay { .. })
+    }
+
     /// Linked files (relative) whose content changed at or after `since` — a test wrote them in
-    /// place, which also wrote the user's file — or that the user edited meanwhile.
+    /// place, which also wrote the user's file — or that the user edited meanwhile. Always empty
+    /// for an overlay, which links nothing.
     pub fn linked_files_modified_since(&self, since: SystemTime) -> Vec<PathBuf> {
-        let mut out: Vec<PathBuf> = self
-            .linked
+        let Layout::Copy { linked } = &self.layout else { return Vec::new() };
+        let mut out: Vec<PathBuf> = linked
             .par_iter()
             .filter(|rel| {
                 fs::symlink_metadata(self.tree.join(rel)).and_then(|m| m.modified()).is_ok_and(|t| t >= since)
@@ -229,6 +300,22 @@ impl Scratch {
             .collect();
         out.sort();
         out
+    }
+
+    /// What goes before a command run in this scratch copy, and whether it cuts the network.
+    pub(crate) fn run_prefix(&self, network: &NetworkIsolation) -> (Vec<std::ffi::OsString>, bool) {
+        match &self.layout {
+            Layout::Overlay { upper, work, mount } => (mount.prefix(&self.user_root, upper, work), mount.net),
+            Layout::Copy { .. } => (network.prefix(), network.is_available()),
+        }
+    }
+
+    /// Whether a run sees a directory at `rel` (for an overlay: in the overlays or the tree).
+    pub(crate) fn has_dir(&self, rel: &str) -> bool {
+        match &self.layout {
+            Layout::Overlay { upper, .. } => upper.join(rel).is_dir() || self.user_root.join(rel).is_dir(),
+            Layout::Copy { .. } => self.tree.join(rel).is_dir(),
+        }
     }
 
     /// A fresh path for one run's JUnit report.
@@ -319,55 +406,67 @@ pub(crate) fn workspace_relative(user_root: &Path, path: &Path) -> Result<PathBu
     normalize_relative(&rel.join(name)).ok_or_else(escapes)
 }
 
-/// Writes one overlay into the copy as a new file, following symlinks only while they stay in
-/// the copy.
-fn write_overlay(tree: &Path, rel: &Path, text: &str) -> Result<(), SandboxError> {
+/// `rel` with every symlink on the way resolved, as a path relative to `base`; symlinks are
+/// followed only while they stay inside `base`. Components that do not exist are kept as they
+/// are (an overlay may create files and directories).
+fn resolve_inside(base: &Path, rel: &Path) -> Result<PathBuf, SandboxError> {
     let escapes = || SandboxError::EscapesWorkspace { path: rel.to_path_buf() };
-    let io = |what: &str, path: &Path, e| SandboxError::io(format!("{what} {}", path.display()), e);
-    let inside = |link: &Path| -> Result<PathBuf, SandboxError> {
-        let real = link.canonicalize().map_err(|e| {
-            // A dangling link may still point inside; say which it is.
-            let target = fs::read_link(link).unwrap_or_default();
-            let lexical = link.parent().unwrap_or(tree).join(target);
-            match lexical.strip_prefix(tree).ok().and_then(normalize_relative) {
-                Some(_) => io("overlay through a dangling symlink", link, e),
-                None => escapes(),
+    let mut out = PathBuf::new();
+    let mut exists = true;
+    for comp in rel.components() {
+        out.push(comp);
+        if !exists {
+            continue;
+        }
+        let path = base.join(&out);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let real = path.canonicalize().map_err(|e| {
+                    // A dangling link may still point inside; say which it is.
+                    let target = fs::read_link(&path).unwrap_or_default();
+                    let lexical = path.parent().unwrap_or(base).join(target);
+                    match lexical.strip_prefix(base).ok().and_then(normalize_relative) {
+                        Some(_) => SandboxError::io(
+                            format!("overlay through the dangling symlink {}", path.display()),
+                            e,
+                        ),
+                        None => escapes(),
+                    }
+                })?;
+                out = real.strip_prefix(base).map_err(|_| escapes())?.to_path_buf();
             }
-        })?;
-        if real.starts_with(tree) { Ok(real) } else { Err(escapes()) }
-    };
-    let comps: Vec<Component> = rel.components().collect();
-    let Some((last, parents)) = comps.split_last() else { return Err(escapes()) };
-    let mut dir = tree.to_path_buf();
-    for comp in parents {
-        let next = dir.join(comp);
-        match fs::symlink_metadata(&next) {
-            Ok(meta) if meta.file_type().is_symlink() => dir = inside(&next)?,
-            Ok(meta) if meta.is_dir() => dir = next,
-            Ok(_) => {
-                let err = std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory");
-                return Err(io("writing an overlay under", &next, err));
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => exists = false,
+            Err(e) => {
+                return Err(SandboxError::io(format!("resolving the overlay path {}", path.display()), e));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                fs::create_dir(&next).map_err(|e| io("creating", &next, e))?;
-                dir = next;
-            }
-            Err(e) => return Err(io("reading", &next, e)),
         }
     }
-    let mut target = dir.join(last);
-    let mut mode = 0o644;
-    match fs::symlink_metadata(&target) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            target = inside(&target)?;
-            mode = fs::metadata(&target).map(|m| m.permissions().mode()).unwrap_or(mode);
-        }
+    if out.as_os_str().is_empty() {
+        return Err(escapes());
+    }
+    Ok(out)
+}
+
+/// The mode an overlay file gets: that of the file it replaces, or 0644.
+fn overlay_mode(replaced: &Path) -> Result<u32, SandboxError> {
+    match fs::metadata(replaced) {
         Ok(meta) if meta.is_dir() => {
             let err = std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory");
-            return Err(io("writing an overlay to", &target, err));
+            Err(SandboxError::io(format!("writing an overlay to {}", replaced.display()), err))
         }
-        Ok(meta) => mode = meta.permissions().mode(),
-        Err(_) => {}
+        Ok(meta) => Ok(meta.permissions().mode() & 0o7777),
+        Err(_) => Ok(0o644),
+    }
+}
+
+/// Writes one overlay into a copy as a new file (`rel` already resolved).
+fn write_copy_overlay(tree: &Path, rel: &Path, text: &str) -> Result<(), SandboxError> {
+    let io = |what: &str, path: &Path, e| SandboxError::io(format!("{what} {}", path.display()), e);
+    let target = tree.join(rel);
+    let mode = overlay_mode(&target)?;
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent).map_err(|e| io("creating", parent, e))?;
     }
     // Unlink first: the path may be a hard link to the user's file, which must keep its content.
     match fs::remove_file(&target) {
@@ -378,10 +477,58 @@ fn write_overlay(tree: &Path, rel: &Path, text: &str) -> Result<(), SandboxError
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(mode & 0o7777)
+        .mode(mode)
         .open(&target)
         .map_err(|e| io("writing", &target, e))?;
     file.write_all(text.as_bytes()).map_err(|e| io("writing", &target, e))
+}
+
+/// Writes one overlay into an overlay's upper layer (`rel` already resolved in the user's tree).
+fn write_upper_overlay(user_root: &Path, upper: &Path, rel: &Path, text: &str) -> Result<(), SandboxError> {
+    let io = |what: &str, path: &Path, e| SandboxError::io(format!("{what} {}", path.display()), e);
+    let mode = overlay_mode(&user_root.join(rel))?;
+    let target = upper.join(rel);
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent).map_err(|e| io("creating", parent, e))?;
+    }
+    // The upper layer is ours alone: nothing in it is linked to the user's files.
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&target)
+        .map_err(|e| io("writing", &target, e))?;
+    file.write_all(text.as_bytes()).map_err(|e| io("writing", &target, e))
+}
+
+fn relative_overlays<'a>(
+    user_root: &Path,
+    overlays: &'a [Overlay],
+) -> Result<Vec<(PathBuf, &'a str)>, SandboxError> {
+    overlays.iter().map(|o| Ok((workspace_relative(user_root, &o.path)?, o.text.as_str()))).collect()
+}
+
+fn list(root: &Path, options: &SandboxOptions) -> Result<TreeListing, SandboxError> {
+    list_tree(root, options.cancel.flag()).map_err(|err| match err {
+        TreeError::Cancelled => SandboxError::Cancelled,
+        TreeError::Io { path, source } => SandboxError::io(format!("listing {}", path.display()), source),
+    })
+}
+
+/// The overlay mount to use for `root`, if the options allow one and the kernel does.
+fn overlay_mount(root: &Path, options: &SandboxOptions) -> Option<OverlayMount> {
+    if !options.overlay_fs {
+        return None;
+    }
+    let parent = options.scratch_parent.clone().unwrap_or_else(std::env::temp_dir);
+    fs::create_dir_all(&parent).ok()?;
+    let parent = parent.canonicalize().ok()?;
+    if parent.starts_with(root) {
+        // Refused below, with a clear error, whichever layout.
+        return None;
+    }
+    OverlayMount::detect(root, &parent, &options.network())
 }
 
 /// The scratch directory; removed (without following symlinks) when dropped.
