@@ -2,6 +2,8 @@
 //! the server. This module (and `main.rs`) are the only code that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // printing is this module's job
 
+pub mod eval;
+
 use std::{
     io::IsTerminal as _,
     path::{Path, PathBuf},

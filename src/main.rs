@@ -81,6 +81,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure the engine on cases with known answers.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Rank files for issue reports and report Acc@1/3/5/10 and MRR against the gold files.
+    Localize {
+        /// JSON lines `{id, root, question, gold_files}` (see bench/swebench_cases.py).
+        #[arg(long, value_name = "FILE")]
+        cases: PathBuf,
+        /// One JSON line per case, then a summary line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -125,6 +141,9 @@ fn main() -> ExitCode {
             top,
             as_json: json,
         }),
+        Some(Command::Eval(EvalCommand::Localize { cases, json })) => {
+            repolens::cli::eval::eval_localize(&cases, json)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,12 +8,14 @@
 mod fuzzy;
 mod history_load;
 mod host;
+mod load;
 mod model;
 mod snapshot;
 mod symbols;
 
 pub use history_load::{HistoryLoad, HistorySource, history_options, load_history};
 pub use host::{AnalysisHost, ChangeError, IndexSummary, OpenDocument};
+pub use load::{LoadEvent, LoadOptions, LoadTimings, LoadedRepository, load_repository};
 pub use model::{FileSource, ModelConfig, ModelEvent, ModelFile, ModelUpdate, ModelUpdater, RepoModel};
 pub use snapshot::Analysis;
 pub use symbols::{OutlineNode, SymbolHit};

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use store::{EdgeIx, NodeIx, Store};
 
-pub use pagerank::Ranks;
+pub use pagerank::{LocalRankOptions, Ranks};
 
 use crate::{
     syntax::{FileSummary, SummaryDetail, SymbolKind},
@@ -445,6 +445,17 @@ impl SymbolGraph {
     /// Personalized PageRank; see [`pagerank`].
     pub fn pagerank(&self, seeds: &[(NodeId, f64)], warm: Option<&Ranks>) -> Ranks {
         pagerank::pagerank(&self.graph, seeds, warm)
+    }
+
+    /// Personalized PageRank around `seeds` only, cheap enough for a query; see
+    /// [`pagerank::personalized_local`].
+    pub fn pagerank_local(&self, seeds: &[(NodeId, f64)], options: &LocalRankOptions) -> Ranks {
+        pagerank::personalized_local(&self.graph, seeds, options)
+    }
+
+    /// Every indexed file with its workspace-relative path and summary, in no particular order.
+    pub fn files(&self) -> impl Iterator<Item = (FileId, &str, &Arc<FileSummary>)> + '_ {
+        self.files.iter().map(|(file, e)| (*file, e.rel_path.as_str(), &e.summary))
     }
 }
 
