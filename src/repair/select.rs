@@ -555,7 +555,8 @@ fn changed_ranges(before: &str, after: &str) -> Vec<TextRange> {
 }
 
 /// Tests that reference the symbols of `rel_path` overlapping `ranges`: through the graph's
-/// `tests` edges to the symbol, to the classes holding it, and to its direct callers.
+/// `tests` edges to the symbol, to the classes holding it, and to its direct callers. A test
+/// module is named whole only when none of its tests is named by itself.
 pub fn tests_for_ranges(graph: &SymbolGraph, rel_path: &str, ranges: &[TextRange]) -> Vec<TestId> {
     let Some((file, _, summary)) = graph.files().find(|(_, path, _)| *path == rel_path) else {
         return Vec::new();
@@ -598,10 +599,11 @@ pub fn tests_for_ranges(graph: &SymbolGraph, rel_path: &str, ranges: &[TextRange
             }
         }
     }
-    // A test module listed whole makes its functions redundant.
-    let whole: Vec<String> =
-        tests.iter().filter(|t| !t.as_str().contains("::")).map(|t| t.as_str().to_owned()).collect();
-    tests.into_iter().filter(|t| !t.as_str().contains("::") || !whole.iter().any(|w| t.file() == w)).collect()
+    // A module's own edge is usually its import of the symbol: when tests in that module
+    // reference the symbol themselves, they are the ones to run, not the whole module.
+    let specific: BTreeSet<String> =
+        tests.iter().filter(|t| t.as_str().contains("::")).map(|t| t.file().to_owned()).collect();
+    tests.into_iter().filter(|t| t.as_str().contains("::") || !specific.contains(t.file())).collect()
 }
 
 fn test_id(graph: &SymbolGraph, node: NodeId) -> Option<TestId> {
