@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // printing is this module's job
 
 pub mod eval;
+pub mod fix;
 
 use std::{
     io::IsTerminal as _,

@@ -253,3 +253,75 @@ fn without_a_winner_the_best_candidate_and_its_failure_are_reported() {
     assert_eq!(best.failure, Some(FailureKind::AssertionFailure));
     assert!(!best.targets_pass);
 }
+
+/// `repolens fix` over the built binary, with the scripted model.
+fn fix_command(root: &Path, server: &ScriptedLlm, cache: &Path, extra: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_repolens"));
+    command
+        .args(["fix", "--root"])
+        .arg(root)
+        .args(["calc/stats.py:5", "--json", "--samples", "1"])
+        .args(extra)
+        .env("REPOLENS_LLM_BASE_URL", server.base_url())
+        .env("REPOLENS_CACHE_DIR", cache)
+        .env_remove("OPENAI_API_KEY");
+    command.output().unwrap()
+}
+
+fn git(root: &Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&status.stderr));
+}
+
+#[test]
+fn the_fix_command_prints_the_tested_winner_and_writes_only_with_apply() {
+    let s = Setup::new();
+    let server = ScriptedLlm::start(|_| GOOD.to_owned());
+    let cache = tempfile::tempdir().unwrap();
+
+    let out = fix_command(s.root(), &server, cache.path(), &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["symbol"], "mean");
+    assert_eq!(report["winner"]["description"], "Divide by the number of values.");
+    assert_eq!(report["winner"]["targets"], serde_json::json!(["tests/test_stats.py::test_mean"]));
+    assert_eq!(report["winner"]["fixed"], serde_json::json!(["tests/test_stats.py::test_mean"]));
+    assert_eq!(report["winner"]["wider"]["passed"], 3);
+    assert!(report["winner"]["diff"].as_str().unwrap().contains("+    return total / len(values)"));
+    assert_eq!(report["applied"], false);
+    assert_eq!(snapshot(s.root()), s.before, "the user's tree changed without --apply");
+
+    let out = fix_command(s.root(), &server, cache.path(), &["--apply"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["applied"], true);
+    assert_eq!(s.fixture.read("calc/stats.py"), s.text.replace(BUGGY, "    return total / len(values)\n"));
+}
+
+#[test]
+fn the_fix_command_does_not_apply_over_uncommitted_changes() {
+    let s = Setup::new();
+    git(s.root(), &["init", "-q"]);
+    git(s.root(), &["add", "-A"]);
+    git(s.root(), &["commit", "-q", "-m", "init"]);
+    let edited = format!("# the user's unsaved thought\n{}", s.text);
+    std::fs::write(s.root().join("calc/stats.py"), &edited).unwrap();
+    let server = ScriptedLlm::start(|_| GOOD.to_owned());
+    let cache = tempfile::tempdir().unwrap();
+    let out = fix_command(s.root(), &server, cache.path(), &["--apply"]);
+    assert!(!out.status.success());
+    assert!(!out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["winner"].is_object());
+    assert_eq!(report["applied"], false);
+    assert_eq!(
+        report["refused"],
+        "not applied: uncommitted changes in calc/stats.py; commit or stash them first"
+    );
+    assert_eq!(s.fixture.read("calc/stats.py"), edited);
+}

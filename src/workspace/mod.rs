@@ -15,6 +15,7 @@ mod scan;
 mod tree;
 mod vfs;
 mod watch;
+mod write;
 
 pub use cache::{CacheError, CachedIndex, FileStamp, IndexCache};
 pub use discover::{
@@ -28,3 +29,4 @@ pub use scan::{
 pub use tree::{TreeError, TreeFile, TreeListing, content_hash, list_tree};
 pub use vfs::{FileId, Vfs, VfsPath};
 pub use watch::{DiskChange, DiskWatcher};
+pub use write::{WriteError, write_if_unchanged};
