@@ -6,7 +6,7 @@
 //! read lock for the length of a query; the model thread takes the write lock only to apply a
 //! prepared change (a full build is made off-lock and swapped in). Search readers hold a tantivy
 //! snapshot, replaced after each commit. Updates queue on a channel and are coalesced per file,
-//! so a burst of edits costs one update. The thread runs at lower priority: a cold search build
+//! so a burst of edits costs one update. Full builds run at lower priority: a cold search build
 //! is seconds of CPU that must not compete with requests.
 //!
 //! The search index lives in the cache directory next to a manifest (path → hash of the text
@@ -112,7 +112,6 @@ impl ModelUpdater {
     ) -> Self {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let spawned = thread::Builder::new().name("repolens-model".into()).spawn(move || {
-            crate::stdx::lower_thread_priority();
             ModelThread {
                 model,
                 config,
@@ -178,7 +177,20 @@ impl ModelThread {
             }
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 if let Some(files) = rebuild {
-                    self.rebuild(files);
+                    // A cold build is seconds of CPU that must yield to requests; edits that
+                    // follow are small and should not wait behind other work, so only the
+                    // rebuild runs at lower priority (a thread cannot raise its priority back).
+                    std::thread::scope(|scope| {
+                        let spawned = thread::Builder::new()
+                            .name("repolens-model-build".into())
+                            .spawn_scoped(scope, || {
+                                crate::stdx::lower_thread_priority();
+                                self.rebuild(files);
+                            });
+                        if let Err(err) = spawned {
+                            tracing::error!("cannot start the model build: {err}");
+                        }
+                    });
                 }
                 if !order.is_empty() {
                     self.update(&order, &mut pending);

@@ -28,7 +28,7 @@ local ok, err = pcall(function()
     repolens.last_status = nil
     vim.cmd('RepolensStatus')
     vim.wait(2000, function() return repolens.last_status ~= nil end, 20)
-        local s = repolens.last_status
+    local s = repolens.last_status
     -- Fully built: the search phase (the last one) has a time.
     return s ~= nil and s.indexReady == true and type((s.phases or {}).searchMs) == 'number'
   end, 100)

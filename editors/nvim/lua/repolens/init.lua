@@ -42,7 +42,7 @@ end
 local function find_root(bufnr)
   local name = vim.api.nvim_buf_get_name(bufnr)
   local dir = name ~= '' and vim.fn.fnamemodify(name, ':p:h') or vim.fn.getcwd()
-    for _, marker in ipairs(M.config.root_markers) do
+  for _, marker in ipairs(M.config.root_markers) do
     -- A directory marker (`.git`) found at /repo/.git: ':p' gives '/repo/.git/', so the root
     -- is two heads up; a file marker's root is its directory.
     local found = vim.fn.finddir(marker, dir .. ';')
