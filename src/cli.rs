@@ -4,6 +4,7 @@
 
 pub mod eval;
 pub mod fix;
+pub mod traces;
 
 use std::{
     io::IsTerminal as _,

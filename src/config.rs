@@ -42,6 +42,12 @@ impl Config {
         crate::workspace::IndexCache::locate(roots, self.cache_dir.as_deref())
     }
 
+    /// The trace file (`src/trace/`) for these roots: in the same directory as the index cache,
+    /// so never inside the repository unless configured there.
+    pub fn trace_file(&self, roots: &[std::path::PathBuf]) -> Option<std::path::PathBuf> {
+        self.index_cache(roots).map(|cache| crate::trace::Trace::path_in(cache.dir()))
+    }
+
     /// Reads `initializationOptions`; anything unusable keeps its default, with a warning.
     pub fn from_json(value: Option<&serde_json::Value>) -> Config {
         let Some(value) = value.filter(|v| !v.is_null()) else { return Config::default() };

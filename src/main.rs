@@ -111,6 +111,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Summarize the workspace's repair trace: success rate, failure categories, tokens, time.
+    Traces {
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Only the last N runs.
+        #[arg(long, value_name = "N")]
+        last: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure the engine on cases with known answers.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -184,6 +194,7 @@ fn main() -> ExitCode {
                 as_json: json,
             })
         }
+        Some(Command::Traces { root, last, json }) => repolens::cli::traces::traces(root, last, json),
         Some(Command::Eval(EvalCommand::Localize { cases, json })) => {
             repolens::cli::eval::eval_localize(&cases, json)
         }

@@ -24,6 +24,7 @@ use repolens::{
     },
     sandbox::{SandboxOptions, TestCommand, TestId},
     text::TextRange,
+    trace::{Trace, read_events, summarize},
 };
 use support::{Fixture, write_fixture};
 
@@ -113,6 +114,16 @@ impl Setup {
     }
 
     fn run(&self, task: &RepairTask, generators: &[&dyn Generator], rounds: usize) -> RepairOutcome {
+        self.run_traced(task, generators, rounds, None)
+    }
+
+    fn run_traced(
+        &self,
+        task: &RepairTask,
+        generators: &[&dyn Generator],
+        rounds: usize,
+        trace: Option<Trace>,
+    ) -> RepairOutcome {
         let loaded =
             load_repository(self.root(), &LoadOptions { no_cache: true, ..LoadOptions::default() }, &|_| {})
                 .unwrap();
@@ -129,6 +140,7 @@ impl Setup {
             sandbox: SandboxOptions::new(),
             baseline_cache: None,
             buffers: Vec::new(),
+            trace,
         };
         let workspace = Workspace { root: self.root(), sources: &sources, graph: Some(&graph) };
         let outcome = repair(task, workspace, generators, &plan, &options, &|_| {}).unwrap();
@@ -244,6 +256,78 @@ fn a_failed_candidate_is_reflected_on_and_the_next_round_fixes_it() {
 }
 
 #[test]
+fn a_traced_repair_records_calls_candidates_test_runs_and_decisions() {
+    let s = Setup::new();
+    let server = ScriptedLlm::start(|request| {
+        let prompt = request["messages"][1]["content"].as_str().unwrap_or_default();
+        if prompt.contains("Earlier attempts failed") { GOOD.to_owned() } else { WRONG.to_owned() }
+    });
+    let generator = LlmGenerator::new(config(&server), s.root().to_path_buf(), 1);
+    let cache = tempfile::tempdir().unwrap();
+    let trace = Trace::start(&Trace::path_in(cache.path())).unwrap();
+    let mut task = s.task(Vec::new());
+    task.problem.push_str(" (api_key = \"sk-abcdefghijklmnopqrstuvwxyz123456\")");
+    let outcome = s.run_traced(&task, &[&generator], 3, Some(trace.clone()));
+    assert!(outcome.winner.is_some());
+
+    let (events, malformed) = read_events(trace.path()).unwrap();
+    assert_eq!(malformed, 0);
+    assert!(events.iter().all(|e| e["run"] == trace.run_id()));
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"run_start"));
+    assert_eq!(kinds.last(), Some(&"run_end"));
+    let of = |kind: &str| events.iter().filter(|e| e["event"] == kind).collect::<Vec<_>>();
+    assert_eq!(of("run_start")[0]["location"], "calc/stats.py:1");
+
+    let calls = of("llm_call");
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0]["response"], WRONG);
+    assert_eq!(calls[1]["response"], GOOD);
+    assert_eq!(
+        (calls[0]["prompt_tokens"].as_u64(), calls[0]["completion_tokens"].as_u64()),
+        (Some(100), Some(20))
+    );
+    assert!(calls[0]["latency_ms"].is_u64());
+    let prompt = calls[1]["messages"][1]["content"].as_str().unwrap();
+    assert!(prompt.contains("Earlier attempts failed"), "{prompt}");
+    // Secrets never reach the trace.
+    let text = std::fs::read_to_string(trace.path()).unwrap();
+    assert!(!text.contains("sk-abcdefghijklmnopqrstuvwxyz123456"));
+
+    let candidates = of("candidate");
+    assert_eq!(candidates.len(), 2);
+    assert_eq!(candidates[0]["failure"], "assertion failure");
+    assert!(candidates[0]["diff"].as_str().unwrap().contains("+    return total / (len(values) + 1)"));
+    assert!(candidates[1]["failure"].is_null());
+    assert_eq!(candidates[1]["targets_pass"], true);
+
+    let runs = of("test_run");
+    let roles: Vec<&str> = runs.iter().map(|r| r["role"].as_str().unwrap()).collect();
+    // One baseline of the targets (shared by both rounds), each candidate on them, the winner
+    // and the whole suite's baseline for the wider run.
+    assert_eq!(roles, ["baseline", "targets", "targets", "baseline", "wider"]);
+    assert_eq!(runs[0]["selection"], serde_json::json!(["tests/test_stats.py::test_mean"]));
+    assert_eq!(runs[1]["outcome"], "Failed");
+    assert_eq!(runs[4]["outcome"], "Passed");
+    assert_eq!(runs[4]["counts"]["passed"], 3);
+
+    let decisions = of("decision");
+    assert_eq!(decisions.len(), 2);
+    assert!(decisions[0]["winner"].is_null());
+    assert_eq!(decisions[1]["winner"], 1);
+    let end = of("run_end")[0];
+    assert_eq!(end["success"], true);
+    assert_eq!(end["winner"]["description"], "Divide by the number of values.");
+
+    let summary = summarize(&events, malformed, None);
+    assert_eq!(summary.runs.len(), 1);
+    assert_eq!(summary.success_rate, Some(100.0));
+    assert_eq!((summary.llm_calls, summary.prompt_tokens, summary.completion_tokens), (2, 200, 40));
+    assert_eq!(summary.failures.into_iter().collect::<Vec<_>>(), [("assertion failure".to_owned(), 1)]);
+    assert_eq!(summary.test_runs, 5);
+}
+
+#[test]
 fn without_a_winner_the_best_candidate_and_its_failure_are_reported() {
     let s = Setup::new();
     let task = s.task(vec![s.fix("divide by one more", "    return total / (len(values) + 1)\n")]);
@@ -301,6 +385,38 @@ fn the_fix_command_prints_the_tested_winner_and_writes_only_with_apply() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["applied"], true);
     assert_eq!(s.fixture.read("calc/stats.py"), s.text.replace(BUGGY, "    return total / len(values)\n"));
+
+    // Both runs are in the workspace's trace, under the cache directory (not in the tree).
+    let traces = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_repolens"))
+            .args(["traces", "--json", "--root"])
+            .arg(s.root())
+            .args(extra)
+            .env("REPOLENS_CACHE_DIR", cache.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let all = traces(&[]);
+    assert!(all["trace"].as_str().unwrap().starts_with(cache.path().to_str().unwrap()));
+    assert_eq!(all["runs"].as_array().unwrap().len(), 2);
+    assert_eq!(all["succeeded"], 2);
+    assert_eq!(all["success_rate"], 100.0);
+    assert_eq!(all["llm_calls"], 2);
+    assert_eq!(all["prompt_tokens"], 200);
+    assert_eq!(all["runs"][0]["location"], "calc/stats.py:1");
+    let last = traces(&["--last", "1"]);
+    assert_eq!(last["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(last["completion_tokens"], 20);
+    let text = std::process::Command::new(env!("CARGO_BIN_EXE_repolens"))
+        .args(["traces", "--root"])
+        .arg(s.root())
+        .env("REPOLENS_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("2 runs: 2 succeeded, success rate 100.0% of finished runs"), "{text}");
 }
 
 #[test]

@@ -20,6 +20,7 @@ use crate::{
     sandbox::{BaselineCache, SandboxOptions, TestCommand, TestId, TestRun},
     syntax::SymbolKind,
     text::TextRange,
+    trace::Trace,
     workspace::{RepolensToml, write_if_unchanged},
 };
 
@@ -89,6 +90,7 @@ pub fn fix(args: FixArgs) -> anyhow::Result<()> {
         sandbox: SandboxOptions::new(),
         baseline_cache,
         buffers: Vec::new(),
+        trace: start_trace(&root),
     };
     let llm = model.map(|config| LlmGenerator::new(config, root.clone(), args.samples));
     let mut generators: Vec<&dyn Generator> = vec![&RuleGenerator];
@@ -148,6 +150,18 @@ pub fn fix(args: FixArgs) -> anyhow::Result<()> {
     }
     anyhow::ensure!(outcome.winner.is_some(), "no candidate passed the tests");
     Ok(())
+}
+
+/// A new run in the workspace's trace file; `None` (with a warning) when there is none.
+pub(crate) fn start_trace(root: &Path) -> Option<Trace> {
+    let path = Config::default().trace_file(std::slice::from_ref(&root.to_path_buf()))?;
+    match Trace::start(&path) {
+        Ok(trace) => Some(trace),
+        Err(err) => {
+            tracing::warn!("not tracing this run: cannot open {}: {err}", path.display());
+            None
+        }
+    }
 }
 
 /// The innermost function holding `line`, else ten lines around it.

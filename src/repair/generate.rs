@@ -73,6 +73,20 @@ pub struct Generated {
     /// Model calls made, and their tokens (prompt, completion).
     pub calls: usize,
     pub tokens: (u64, u64),
+    /// Every model call, for the trace.
+    pub exchanges: Vec<ModelExchange>,
+}
+
+/// One model call: what was asked and what came back.
+#[derive(Clone, Debug)]
+pub struct ModelExchange {
+    pub sample: usize,
+    pub temperature: f32,
+    pub messages: Vec<ChatMessage>,
+    /// The answer, or why there is none.
+    pub result: Result<crate::llm::Completion, String>,
+    /// From sending to the answer (or the failure), retries included.
+    pub latency: std::time::Duration,
 }
 
 pub trait Generator: Send + Sync {
@@ -267,34 +281,43 @@ impl Generator for LlmGenerator {
         let messages = Arc::new(LlmGenerator::messages(task, &text, feedback));
         let temps = temperatures(self.samples, self.temperature_range.0, self.temperature_range.1);
         // One blocking client per temperature; the samples are requested at once.
-        let answers: Vec<(usize, f32, Result<crate::llm::Completion, String>)> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = temps
-                    .iter()
-                    .enumerate()
-                    .map(|(sample, &temperature)| {
-                        let messages = messages.clone();
-                        let config = LlmConfig { temperature, ..self.config.clone() };
-                        scope.spawn(move || {
-                            let res = LlmClient::new(config)
-                                .and_then(|client| client.chat(&messages, cancel))
-                                .map_err(|e| e.to_string());
-                            (sample, temperature, res)
-                        })
+        let answers: Vec<ModelExchange> = std::thread::scope(|scope| {
+            let handles: Vec<_> = temps
+                .iter()
+                .enumerate()
+                .map(|(sample, &temperature)| {
+                    let messages = messages.clone();
+                    let config = LlmConfig { temperature, ..self.config.clone() };
+                    scope.spawn(move || {
+                        let started = std::time::Instant::now();
+                        let result = LlmClient::new(config)
+                            .and_then(|client| client.chat(&messages, cancel))
+                            .map_err(|e| e.to_string());
+                        ModelExchange {
+                            sample,
+                            temperature,
+                            messages: messages.to_vec(),
+                            result,
+                            latency: started.elapsed(),
+                        }
                     })
-                    .collect();
-                handles.into_iter().filter_map(|h| h.join().ok()).collect()
-            });
-        for (sample, temperature, answer) in answers {
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        for exchange in answers {
             out.calls += 1;
+            let (sample, temperature) = (exchange.sample, exchange.temperature);
             let origin = Origin::Model { round, sample, temperature };
-            let completion = match answer {
-                Ok(completion) => completion,
+            let completion = match &exchange.result {
+                Ok(completion) => completion.clone(),
                 Err(err) => {
                     out.notes.push(format!("sample {} failed: {err}", sample + 1));
+                    out.exchanges.push(exchange);
                     continue;
                 }
             };
+            out.exchanges.push(exchange);
             out.tokens.0 += completion.usage.prompt_tokens;
             out.tokens.1 += completion.usage.completion_tokens;
             let raw = completion.text;

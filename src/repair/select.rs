@@ -21,6 +21,7 @@ use similar::{DiffTag, TextDiff};
 
 use super::{
     Candidate, Feedback, Generator, Proposal, Rejected, RepairError, RepairTask, SourceTexts, edit::excerpt,
+    record,
 };
 use crate::{
     graph::{EdgeKind, NodeId, SymbolGraph},
@@ -29,6 +30,7 @@ use crate::{
         SandboxOptions, TestCommand, TestId, TestRun, compare, run_candidates,
     },
     text::TextRange,
+    trace::Trace,
 };
 
 /// Why a candidate lost.
@@ -95,6 +97,8 @@ pub struct RepairOptions {
     pub baseline_cache: Option<BaselineCache>,
     /// Unsaved editor buffers, present in every run.
     pub buffers: Vec<Overlay>,
+    /// Where model calls, candidates, test runs and decisions are recorded.
+    pub trace: Option<Trace>,
 }
 
 /// Where the loop is, for progress reports.
@@ -182,7 +186,7 @@ pub struct Workspace<'a> {
     pub graph: Option<&'a SymbolGraph>,
 }
 
-/// Runs the loop.
+/// Runs the loop, recording it in `options.trace`.
 pub fn repair(
     task: &RepairTask,
     workspace: Workspace<'_>,
@@ -191,6 +195,63 @@ pub fn repair(
     options: &RepairOptions,
     progress: &dyn Fn(RepairEvent),
 ) -> Result<RepairOutcome, RepairError> {
+    let started = std::time::Instant::now();
+    if let Some(trace) = &options.trace {
+        let extra = serde_json::json!({
+            "root": workspace.root,
+            "generators": generators.iter().map(|g| g.name()).collect::<Vec<_>>(),
+            "rounds": options.rounds,
+            "command": plan.command.argv,
+            "required": plan.required.iter().map(TestId::as_str).collect::<Vec<_>>(),
+            "wider": plan.wider.as_ref().map(|w| w.iter().map(TestId::as_str).collect::<Vec<_>>()),
+        });
+        record::run_start(trace, "repair", task, workspace.sources, extra);
+    }
+    let res = repair_rounds(task, workspace, generators, plan, options, progress);
+    if let Some(trace) = &options.trace {
+        match &res {
+            Ok(out) => {
+                let winner = out.winner().map(|w| {
+                    serde_json::json!({
+                        "index": out.winner,
+                        "description": crate::trace::redacted(&w.candidate.description),
+                        "origin": w.candidate.origin.label(),
+                        "diff": crate::trace::redacted(&w.candidate.diff()),
+                    })
+                });
+                let extra = serde_json::json!({
+                    "winner": winner,
+                    "rounds": out.rounds,
+                    "candidates": out.evaluated.len(),
+                    "rejected": out.rejected.len(),
+                    "model_calls": out.model_calls,
+                    "prompt_tokens": out.tokens.0,
+                    "completion_tokens": out.tokens.1,
+                    "notes": out.notes,
+                });
+                record::run_end(trace, out.winner.is_some(), started.elapsed(), None, extra);
+            }
+            Err(err) => record::run_end(
+                trace,
+                false,
+                started.elapsed(),
+                Some(&err.to_string()),
+                serde_json::json!({}),
+            ),
+        }
+    }
+    res
+}
+
+fn repair_rounds(
+    task: &RepairTask,
+    workspace: Workspace<'_>,
+    generators: &[&dyn Generator],
+    plan: &TestPlan,
+    options: &RepairOptions,
+    progress: &dyn Fn(RepairEvent),
+) -> Result<RepairOutcome, RepairError> {
+    let trace = options.trace.as_ref();
     let Workspace { root, sources, graph } = workspace;
     let cancel = &options.sandbox.cancel;
     let mut out = RepairOutcome::default();
@@ -206,6 +267,11 @@ pub fn repair(
         let mut proposals: Vec<Proposal> = Vec::new();
         for generator in generators {
             let generated = generator.generate(task, sources, round, &feedback, cancel);
+            if let Some(trace) = trace {
+                for exchange in &generated.exchanges {
+                    record::llm_call(trace, round, generator.name(), exchange);
+                }
+            }
             out.notes.extend(generated.notes.into_iter().map(|n| format!("{}: {n}", generator.name())));
             out.model_calls += generated.calls;
             out.tokens.0 += generated.tokens.0;
@@ -218,6 +284,17 @@ pub fn repair(
             match proposal {
                 Err(rejected) => {
                     let kind = FailureKind::of_rejection(&rejected.error);
+                    if let Some(trace) = trace {
+                        record::rejected(
+                            trace,
+                            round,
+                            &rejected.description,
+                            &rejected.origin.label(),
+                            kind.as_str(),
+                            &rejected.error.to_string(),
+                            &rejected.raw,
+                        );
+                    }
                     round_feedback.push(Feedback {
                         description: rejected.description.clone(),
                         patch: blocks_of(&rejected.raw),
@@ -275,10 +352,14 @@ pub fn repair(
         }
         let targets: Vec<TestId> = targets.into_iter().collect();
         if !fresh.is_empty() {
-            let baseline = baseline_for(&mut baselines, root, plan, &targets, options, progress)?;
+            let baseline = baseline_for(&mut baselines, root, plan, &targets, options, round, progress)?;
             progress(RepairEvent::Testing { round, candidates: fresh.len() });
             let runs = run_all(root, &out.evaluated, &fresh, plan, &targets, options, progress)?;
             for (idx, result) in fresh.iter().zip(runs) {
+                if let Some(trace) = trace {
+                    let run = result.as_ref().map_err(|e| e.to_string());
+                    record::test_run(trace, round, "targets", Some(*idx), &targets, run, false);
+                }
                 let e = &mut out.evaluated[*idx];
                 e.targets = targets.clone();
                 match result {
@@ -307,9 +388,14 @@ pub fn repair(
                     fresh.iter().copied().filter(|&i| out.evaluated[i].failure.is_none()).collect();
                 if !finalists.is_empty() && wider.as_slice() != targets.as_slice() {
                     progress(RepairEvent::Wider { finalists: finalists.len() });
-                    let wide_base = baseline_for(&mut baselines, root, plan, wider, options, progress)?;
+                    let wide_base =
+                        baseline_for(&mut baselines, root, plan, wider, options, round, progress)?;
                     let runs = run_all(root, &out.evaluated, &finalists, plan, wider, options, progress)?;
                     for (idx, result) in finalists.iter().zip(runs) {
+                        if let Some(trace) = trace {
+                            let run = result.as_ref().map_err(|e| e.to_string());
+                            record::test_run(trace, round, "wider", Some(*idx), wider, run, false);
+                        }
                         let e = &mut out.evaluated[*idx];
                         match result {
                             Ok(run) => {
@@ -359,6 +445,28 @@ pub fn repair(
             }
         }
         rank(&mut out);
+        if let Some(trace) = trace {
+            for (idx, e) in out.evaluated.iter().enumerate().filter(|(_, e)| e.round == round) {
+                let extra = serde_json::json!({
+                    "targets": e.targets.iter().map(TestId::as_str).collect::<Vec<_>>(),
+                    "regressions": e.regressions.as_ref().map(|r| r.newly_failing.len() + r.missing.len()),
+                    "fixed": e.regressions.as_ref().map(|r| r.fixed.iter().map(TestId::as_str).collect::<Vec<_>>()),
+                    "agreement": e.agreement,
+                    "error": e.error,
+                });
+                record::candidate(
+                    trace,
+                    round,
+                    idx,
+                    &e.candidate,
+                    e.same_as,
+                    e.failure.map(FailureKind::as_str),
+                    e.targets_pass,
+                    extra,
+                );
+            }
+            record::decision(trace, round, out.winner, &out.ranking);
+        }
         feedback.extend(round_feedback);
         // The prompt keeps the latest failures only.
         let keep = feedback.len().saturating_sub(6);
@@ -379,6 +487,7 @@ fn baseline_for(
     plan: &TestPlan,
     selection: &[TestId],
     options: &RepairOptions,
+    round: usize,
     progress: &dyn Fn(RepairEvent),
 ) -> Result<TestRun, RepairError> {
     if let Some(run) = cache.get(selection) {
@@ -394,6 +503,9 @@ fn baseline_for(
         options.baseline_cache.as_ref(),
     )
     .map_err(cancelled)?;
+    if let Some(trace) = &options.trace {
+        record::test_run(trace, round, "baseline", None, selection, Ok(&baseline.run), baseline.cached);
+    }
     cache.insert(selection.to_vec(), baseline.run.clone());
     Ok(baseline.run)
 }
