@@ -4,6 +4,7 @@
 
 pub mod eval;
 pub mod fix;
+mod testgen;
 pub mod traces;
 
 use std::{

@@ -110,6 +110,10 @@ enum Command {
         apply: bool,
         #[arg(long)]
         json: bool,
+        /// Instead of a fix, write a new test file for the function at that line: accepted only
+        /// if it passes on the current code and calls the function (needs a model).
+        #[arg(long)]
+        generate_test: bool,
     },
     /// Summarize the workspace's repair trace: success rate, failure categories, tokens, time.
     Traces {
@@ -181,19 +185,29 @@ fn main() -> ExitCode {
             top,
             as_json: json,
         }),
-        Some(Command::Fix { root, location, problem, tests, rounds, samples, no_wider, apply, json }) => {
-            repolens::cli::fix::fix(repolens::cli::fix::FixArgs {
-                root,
-                location,
-                problem,
-                tests,
-                rounds,
-                samples,
-                no_wider,
-                apply,
-                as_json: json,
-            })
-        }
+        Some(Command::Fix {
+            root,
+            location,
+            problem,
+            tests,
+            rounds,
+            samples,
+            no_wider,
+            apply,
+            json,
+            generate_test,
+        }) => repolens::cli::fix::fix(repolens::cli::fix::FixArgs {
+            root,
+            location,
+            problem,
+            tests,
+            rounds,
+            samples,
+            no_wider,
+            apply,
+            as_json: json,
+            generate_test,
+        }),
         Some(Command::Traces { root, last, json }) => repolens::cli::traces::traces(root, last, json),
         Some(Command::Eval(EvalCommand::Localize { cases, json })) => {
             repolens::cli::eval::eval_localize(&cases, json)

@@ -16,9 +16,9 @@ use std::{
 
 use repolens::{
     sandbox::{
-        Baseline, BaselineCache, CommandKind, FailureCategory, NetworkIsolation, Overlay, ResultSource,
-        RunOutcome, SandboxError, SandboxOptions, Scratch, TestCommand, TestId, TestOutcome, TestRun,
-        compare, run_candidates, run_tests,
+        Baseline, BaselineCache, CallProbe, CommandKind, FailureCategory, NetworkIsolation, Overlay,
+        ProbeTarget, ResultSource, RunOutcome, SandboxError, SandboxOptions, Scratch, TestCommand, TestId,
+        TestOutcome, TestRun, compare, run_candidates, run_tests,
     },
     stdx::CancelToken,
     workspace::RepolensToml,
@@ -873,4 +873,76 @@ def test_write():
             assert_eq!(user_file, "written by a test");
         }
     }
+}
+
+const PROBED: &str = r#"
+//- /pkg/__init__.py
+//- /pkg/shapes.py
+class Square:
+    def __init__(self, side):
+        self.side = side
+
+    def area(self):
+        return self.side * self.side
+
+
+def double(x):
+    return 2 * x
+
+
+def unused():
+    return None
+//- /tests/test_shapes.py
+import threading
+
+from pkg.shapes import Square, double
+
+
+def test_area():
+    assert Square(3).area() == 9
+
+
+def test_double_in_a_thread():
+    out = []
+    t = threading.Thread(target=lambda: out.append(double(2)))
+    t.start()
+    t.join()
+    assert out == [4]
+
+
+def test_nothing():
+    assert Square(2).side == 2
+"#;
+
+#[test]
+fn a_call_probe_records_which_tests_call_the_targets() {
+    let p = Project::new(PROBED);
+    let probe = CallProbe {
+        targets: ["Square.area", "double", "unused"]
+            .iter()
+            .map(|q| ProbeTarget { file: "pkg/shapes.py".into(), qualname: (*q).to_owned() })
+            .collect(),
+    };
+    for (name, options) in layouts() {
+        let options = SandboxOptions { call_probe: Some(probe.clone()), ..options };
+        let run = p.run_with(&p.pytest(), &[], &[], &options);
+        assert_eq!(run.outcome, RunOutcome::Passed, "{name}: {}", run.stdout.text);
+        let calls = run.calls.unwrap_or_else(|| panic!("{name}: no call report: {}", run.stderr.text));
+        assert_eq!(
+            calls.callers_of("Square.area").collect::<Vec<_>>(),
+            ["tests/test_shapes.py::test_area"],
+            "{name}"
+        );
+        // Calls from a thread the test started count for the test.
+        assert_eq!(
+            calls.callers_of("double").collect::<Vec<_>>(),
+            ["tests/test_shapes.py::test_double_in_a_thread"],
+            "{name}"
+        );
+        assert_eq!(calls.callers_of("unused").count(), 0, "{name}");
+        assert_eq!(calls.tests["tests/test_shapes.py::test_nothing"], Vec::<String>::new(), "{name}");
+        assert_eq!(calls.tests.len(), 3, "{name}");
+    }
+    // Without a probe there is no report.
+    assert!(p.run(&[], &[]).calls.is_none());
 }

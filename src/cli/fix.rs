@@ -38,10 +38,12 @@ pub struct FixArgs {
     pub no_wider: bool,
     pub apply: bool,
     pub as_json: bool,
+    /// Write a new test file for the function instead of fixing it.
+    pub generate_test: bool,
 }
 
 pub fn fix(args: FixArgs) -> anyhow::Result<()> {
-    let root = super::resolve_root(args.root)?;
+    let root = super::resolve_root(args.root.clone())?;
     let root = root.canonicalize().with_context(|| format!("resolving {}", root.display()))?;
     let (file, line) = args
         .location
@@ -65,6 +67,20 @@ pub fn fix(args: FixArgs) -> anyhow::Result<()> {
     let fixes = Vec::new();
     let model =
         LlmConfig::resolve(&[&LlmSettings::from_env(&LlmConfig::process_env)], &LlmConfig::process_env);
+    if args.generate_test {
+        let at = super::testgen::Located {
+            root: &root,
+            rel: &rel,
+            rel_str: &rel_str,
+            line,
+            focus,
+            symbol,
+            graph: &graph,
+            sources: &sources,
+            model,
+        };
+        return super::testgen::generate_test_command(at, &args);
+    }
     anyhow::ensure!(
         model.is_some() || !fixes.is_empty(),
         "nothing to try at {}:{line}: no mechanical fix is known there and no model is configured \

@@ -6,6 +6,8 @@
 //!   turns mechanical fixes (byte-range edits, e.g. a smell's alternatives) into candidates,
 //!   [`LlmGenerator`] asks an OpenAI-compatible model for edit blocks, N samples at varied
 //!   temperatures, with earlier rounds' failures in the prompt.
+//! - `testgen.rs`: generated tests for untested functions, accepted when a probed sandbox run
+//!   shows they pass on the current code and call the function ([`generate_test`]).
 //! - `select.rs`: test selection through the symbol graph's test edges, candidate runs in the
 //!   sandbox against a baseline, ranking, and the reflection loop ([`repair`]).
 //!
@@ -17,6 +19,7 @@ mod edit;
 mod generate;
 mod record;
 mod select;
+mod testgen;
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +36,9 @@ pub use generate::{
 pub use select::{
     Evaluated, FailureKind, RepairEvent, RepairOptions, RepairOutcome, TestPlan, Workspace, repair,
     tests_for_ranges,
+};
+pub use testgen::{
+    LlmTestGenerator, TestEvaluated, TestGenOptions, TestGenOutcome, TestRejection, TestTask, generate_test,
 };
 
 use crate::{

@@ -164,6 +164,8 @@ fn baseline_key(
         field(id.as_str().as_bytes());
     }
     field(&[u8::from(options.network().is_available())]);
+    // A probed run carries a call report the plain one lacks.
+    field(&serde_json::to_vec(&options.call_probe).unwrap_or_default());
     field(interpreter_stamp(command).as_bytes());
     for (path, hash) in entries {
         field(path.as_os_str().as_encoded_bytes());

@@ -18,6 +18,10 @@
 //! from pytest's summary lines, else from the exit code ([`TestRun`]), and failures are sorted
 //! into categories for the repair loop's reflection step ([`FailureCategory`]).
 //!
+//! With a [`CallProbe`] in the options, a pytest run also records which tests called given
+//! functions ([`CallReport`], `probe.rs`): how a generated test shows that it exercises the
+//! function it was written for.
+//!
 //! A [`Baseline`] is the same run on the unpatched copy, cached by the content of everything
 //! that shapes it, so that [`compare`] can tell a candidate's regressions from failures that
 //! were already there. [`run_candidates`] tests several candidates at once, each in its own
@@ -29,6 +33,7 @@ mod baseline;
 mod command;
 mod overlay;
 mod parallel;
+mod probe;
 mod process;
 mod report;
 mod run;
@@ -39,6 +44,7 @@ use std::path::PathBuf;
 pub use baseline::{Baseline, BaselineCache, Regressions, compare};
 pub use command::{CommandKind, TestCommand, TestId};
 pub use parallel::{CandidateResult, CandidateRuns, run_candidates};
+pub use probe::{CallProbe, CallReport, ProbeTarget};
 pub use process::{CapturedOutput, NetworkIsolation};
 pub use report::{FailureCategory, categorize};
 pub use run::{

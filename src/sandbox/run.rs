@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     CommandKind, NetworkIsolation, SandboxError, Scratch, TestCommand, TestId,
+    probe::{CallProbe, CallReport, ProbeFiles},
     process::{CapturedOutput, DEFAULT_OUTPUT_CAP, ProcessSpec, run_owned, terminating_signal},
     report::{FailureCategory, categorize, interrupted_at, parse_junit, parse_summary},
 };
@@ -134,6 +135,10 @@ pub struct TestRun {
     /// Files hard-linked to the user's that changed during the run: a test wrote them in
     /// place (which wrote the user's file) or the user edited them meanwhile. Normally empty.
     pub linked_files_modified: Vec<PathBuf>,
+    /// With a call probe: which tests called the probed functions (`None` without a probe, or
+    /// when the plugin wrote no report).
+    #[serde(default)]
+    pub calls: Option<CallReport>,
 }
 
 impl TestRun {
@@ -175,6 +180,8 @@ pub struct SandboxOptions {
     /// Make scratch copies as overlays where the kernel allows (default); `false` always links
     /// and copies.
     pub overlay_fs: bool,
+    /// Record which tests call these functions (pytest commands only; see `probe.rs`).
+    pub call_probe: Option<CallProbe>,
 }
 
 impl Default for SandboxOptions {
@@ -187,6 +194,7 @@ impl Default for SandboxOptions {
             interrupt_grace: Duration::from_secs(2),
             scratch_parent: None,
             overlay_fs: true,
+            call_probe: None,
         }
     }
 }
@@ -214,6 +222,13 @@ pub fn run_tests(
     let report = scratch.next_report_path();
     let pytest = command.kind == CommandKind::Pytest;
     let mut argv: Vec<String> = command.argv.clone();
+    let probe = match &options.call_probe {
+        Some(probe) if pytest => Some(ProbeFiles::write(scratch.dir(), probe)?),
+        _ => None,
+    };
+    if probe.is_some() {
+        argv.extend(ProbeFiles::args());
+    }
     if pytest {
         argv.push(format!("--rootdir={}", scratch.tree().display()));
         argv.push(format!("--junitxml={}", report.display()));
@@ -224,7 +239,10 @@ pub fn run_tests(
     }
     let (mut full, network_isolated) = scratch.run_prefix(&options.network());
     full.extend(argv.iter().map(OsString::from));
-    let env = environment(scratch, command);
+    let mut env = environment(scratch, command);
+    if let Some(probe) = &probe {
+        probe.apply_env(&mut env);
+    }
     let spec = ProcessSpec {
         argv: &full,
         cwd: scratch.tree(),
@@ -305,6 +323,7 @@ pub fn run_tests(
         selection_applied: pytest || selection.is_empty(),
         interrupted_at,
         linked_files_modified,
+        calls: probe.and_then(|p| p.read()),
     })
 }
 
