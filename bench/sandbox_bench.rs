@@ -25,41 +25,47 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let root = std::path::PathBuf::from(args.next().expect("usage: sandbox-bench DIR [RUNS]"));
     let runs: usize = args.next().map_or(10, |n| n.parse().expect("RUNS is a number"));
-    let options = SandboxOptions::new();
     let overlay = [Overlay::new("repolens_bench_overlay.py", "X = 1\n")];
-
-    let (mut create, mut list, mut drop_t) = (Vec::new(), Vec::new(), Vec::new());
-    let mut last = None;
-    for _ in 0..runs {
-        let t = Instant::now();
-        let listing = list_tree(&root, options.cancel.flag()).unwrap();
-        list.push(t.elapsed());
-        drop(listing);
-        let t = Instant::now();
-        let scratch = Scratch::create_with(&root, &overlay, &options).unwrap();
-        create.push(t.elapsed());
-        last = Some(scratch.stats());
-        let t = Instant::now();
-        drop(scratch);
-        drop_t.push(t.elapsed());
+    // Both layouts: an overlay mount where the kernel allows it (nothing copied), and the
+    // link-and-copy layout used elsewhere.
+    for (layout, overlay_fs) in [("overlay", true), ("copy", false)] {
+        let options = SandboxOptions { overlay_fs, ..SandboxOptions::new() };
+        let (mut create, mut list, mut drop_t) = (Vec::new(), Vec::new(), Vec::new());
+        let mut last = None;
+        for _ in 0..runs {
+            let t = Instant::now();
+            let listing = list_tree(&root, options.cancel.flag()).unwrap();
+            list.push(t.elapsed());
+            drop(listing);
+            let t = Instant::now();
+            let scratch = Scratch::create_with(&root, &overlay, &options).unwrap();
+            create.push(t.elapsed());
+            last = Some(scratch.stats());
+            let t = Instant::now();
+            drop(scratch);
+            drop_t.push(t.elapsed());
+        }
+        let stats = last.unwrap();
+        println!(
+            "{layout} layout ({}), scratch copy of {}: {} dirs, {} linked, {} copied, {} symlinks, {} overlays, {} excluded dirs",
+            if stats.overlay { "overlay mount" } else { "links and copies" },
+            root.display(),
+            stats.dirs,
+            stats.linked,
+            stats.copied,
+            stats.symlinks,
+            stats.overlays,
+            stats.excluded_dirs
+        );
+        println!(
+            "  list only: median {:.1} ms | list + copy: median {:.1} ms, min {:.1} ms | remove: median {:.1} ms ({runs} runs)",
+            ms(median(list.clone())),
+            ms(median(create.clone())),
+            ms(*create.iter().min().unwrap()),
+            ms(median(drop_t))
+        );
     }
-    let stats = last.unwrap();
-    println!(
-        "scratch copy of {}: {} dirs, {} linked, {} copied, {} symlinks, {} excluded dirs",
-        root.display(),
-        stats.dirs,
-        stats.linked,
-        stats.copied,
-        stats.symlinks,
-        stats.excluded_dirs
-    );
-    println!(
-        "  list only: median {:.1} ms | list + copy: median {:.1} ms, min {:.1} ms | remove: median {:.1} ms ({runs} runs)",
-        ms(median(list.clone())),
-        ms(median(create.clone())),
-        ms(*create.iter().min().unwrap()),
-        ms(median(drop_t))
-    );
+    let options = SandboxOptions::new();
 
     let listing = list_tree(&root, options.cancel.flag()).unwrap();
     let t = Instant::now();

@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // printing is this module's job
 
 pub mod eval;
+pub mod eval_repair;
 pub mod fix;
 mod testgen;
 pub mod traces;

@@ -141,6 +141,17 @@ enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run the repair pipeline on tasks with known failing tests and report how often it selects
+    /// a correct patch, and the wall time per candidate.
+    Repair {
+        /// JSON lines `{id, root, location, candidates | generator, fail_to_pass, known_fix?}`
+        /// (see bench/repair_devset.py).
+        #[arg(long, value_name = "FILE")]
+        cases: PathBuf,
+        /// One JSON line per case, then a summary line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -211,6 +222,9 @@ fn main() -> ExitCode {
         Some(Command::Traces { root, last, json }) => repolens::cli::traces::traces(root, last, json),
         Some(Command::Eval(EvalCommand::Localize { cases, json })) => {
             repolens::cli::eval::eval_localize(&cases, json)
+        }
+        Some(Command::Eval(EvalCommand::Repair { cases, json })) => {
+            repolens::cli::eval_repair::eval_repair(&cases, json)
         }
     };
     match result {

@@ -441,3 +441,121 @@ fn the_fix_command_does_not_apply_over_uncommitted_changes() {
     );
     assert_eq!(s.fixture.read("calc/stats.py"), edited);
 }
+
+#[test]
+fn eval_repair_reports_whether_the_selected_patch_is_correct_and_the_known_fix() {
+    let s = Setup::new();
+    let other = Setup::new();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases.jsonl");
+    let case = |id: &str, root: &Path, candidates: &[&str]| {
+        serde_json::json!({
+            "id": id,
+            "root": root,
+            "location": "calc/stats.py:5",
+            "candidates": candidates,
+            "known_fix": GOOD,
+            "fail_to_pass": ["tests/test_stats.py::test_mean"],
+        })
+        .to_string()
+    };
+    let text = [
+        case("pool-with-the-fix", s.root(), &[WRONG, NO_MATCH, GOOD, BREAKS]),
+        case("pool-without-a-fix", other.root(), &[WRONG]),
+    ]
+    .join("\n");
+    std::fs::write(&cases, text).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_repolens"))
+        .args(["eval", "repair", "--json", "--cases"])
+        .arg(&cases)
+        .env("REPOLENS_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+
+    let first = &lines[0];
+    assert_eq!(first["id"], "pool-with-the-fix");
+    assert_eq!(first["selected"], "candidate 3");
+    assert_eq!(first["correct"], true);
+    assert_eq!(first["equals_known_fix"], true);
+    assert_eq!(first["correct_in_pool"], true);
+    assert_eq!(first["candidates_tested"], 2);
+    assert_eq!(first["rejected"], 2);
+    assert!(first["wall_ms_per_candidate"].as_f64().unwrap() > 0.0);
+
+    let second = &lines[1];
+    assert!(second["selected"].is_null());
+    assert_eq!(second["correct"], false);
+    assert_eq!(second["equals_known_fix"], false);
+    assert_eq!(second["correct_in_pool"], false);
+
+    let summary = &lines[2];
+    assert_eq!(summary["cases"], 2);
+    assert_eq!(summary["correct"], 1);
+    assert_eq!(summary["selection_accuracy"], 50.0);
+    assert_eq!(summary["equals_known_fix_rate"], 50.0);
+    assert_eq!(summary["accuracy_when_pool_has_correct"], 100.0);
+    assert_eq!(summary["candidates_tested"], 3);
+    // The user's trees were not touched.
+    assert_eq!(snapshot(s.root()), s.before);
+    assert_eq!(snapshot(other.root()), other.before);
+}
+
+#[test]
+fn a_selected_test_module_that_cannot_be_collected_does_not_block_the_named_tests() {
+    // The graph selects tests/test_broken.py (it references `mean`), which cannot be imported
+    // on the unpatched tree either; pytest then runs nothing. The named failing test decides.
+    let fixture = write_fixture(&format!(
+        "{PROJECT}//- /tests/test_broken.py\nfrom calc.stats import mean\nimport not_a_module\n\n\ndef test_mean_of_one():\n    assert mean([2]) == 2\n"
+    ));
+    let root = fixture.root();
+    let text = fixture.read("calc/stats.py");
+    let at = text.find(BUGGY).unwrap();
+    let task = RepairTask {
+        file: "calc/stats.py".into(),
+        focus: TextRange::from_usize(0..text.find("\n\n\ndef spread").unwrap()),
+        problem: "mean is wrong".to_owned(),
+        fixes: vec![MechanicalFix {
+            title: "divide by the count".to_owned(),
+            edits: vec![(
+                TextRange::from_usize(at..at + BUGGY.len()),
+                "    return total / len(values)\n".to_owned(),
+            )],
+        }],
+        context: Vec::new(),
+    };
+    let loaded =
+        load_repository(root, &LoadOptions { no_cache: true, ..LoadOptions::default() }, &|_| {}).unwrap();
+    let graph = loaded.host.model().graph.read();
+    let sources = WorkspaceTexts { root: root.to_path_buf(), buffers: Vec::new() };
+    let plan = TestPlan {
+        command: TestCommand::detect(root, None).unwrap().with_timeout(Duration::from_secs(60)),
+        required: vec![TestId::new("tests/test_stats.py::test_mean").unwrap()],
+        wider: Some(Vec::new()),
+    };
+    let options = RepairOptions {
+        rounds: 1,
+        max_parallel: Some(2),
+        sandbox: SandboxOptions::new(),
+        baseline_cache: None,
+        buffers: Vec::new(),
+        trace: None,
+    };
+    let workspace = Workspace { root, sources: &sources, graph: Some(&graph) };
+    let outcome = repair(&task, workspace, &[&RuleGenerator], &plan, &options, &|_| {}).unwrap();
+    assert!(
+        outcome.notes.iter().any(|n| n.contains("tests/test_broken.py cannot be collected")),
+        "{:?}",
+        outcome.notes
+    );
+    let winner = outcome.winner().expect("a winner");
+    assert_eq!(ids(&winner.targets), ["tests/test_stats.py::test_mean"]);
+    // The whole suite still fails on the broken module, as it did before: no regression.
+    let (wider, regressions) = winner.wider.as_ref().unwrap();
+    assert!(regressions.is_clean(), "{regressions:?}");
+    assert!(wider.failing().any(|t| t.id.as_str() == "tests/test_broken.py"));
+}

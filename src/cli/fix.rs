@@ -181,7 +181,7 @@ pub(crate) fn start_trace(root: &Path) -> Option<Trace> {
 }
 
 /// The innermost function holding `line`, else ten lines around it.
-fn localize(
+pub(crate) fn localize(
     graph: &crate::graph::SymbolGraph,
     rel: &str,
     text: &str,

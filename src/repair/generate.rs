@@ -334,3 +334,60 @@ impl Generator for LlmGenerator {
         out
     }
 }
+
+/// A fixed pool of answers in the edit-block format (an evaluation's candidates, a user's
+/// alternatives), proposed in the first round only, each named.
+pub struct PoolGenerator {
+    /// (name, edit blocks).
+    pub candidates: Vec<(String, String)>,
+    /// The workspace root, for path checks.
+    pub root: PathBuf,
+}
+
+impl PoolGenerator {
+    /// The candidate for one answer, as any generator would make it.
+    pub fn candidate(
+        root: &std::path::Path,
+        sources: &dyn SourceTexts,
+        name: &str,
+        blocks: &str,
+    ) -> Result<Candidate, RepairError> {
+        let parsed = parse_edit_blocks(blocks)?;
+        if parsed.is_empty() {
+            return Err(RepairError::NoBlocks);
+        }
+        let origin = Origin::Given { name: name.to_owned() };
+        apply_blocks(root, sources, &parsed, name.to_owned(), origin).map(|(c, _)| c)
+    }
+}
+
+impl Generator for PoolGenerator {
+    fn name(&self) -> &'static str {
+        "pool"
+    }
+
+    fn generate(
+        &self,
+        _: &RepairTask,
+        sources: &dyn SourceTexts,
+        round: usize,
+        _: &[Feedback],
+        _: &CancelToken,
+    ) -> Generated {
+        let mut out = Generated::default();
+        if round > 0 {
+            return out;
+        }
+        for (name, blocks) in &self.candidates {
+            out.proposals.push(PoolGenerator::candidate(&self.root, sources, name, blocks).map_err(
+                |error| Rejected {
+                    description: name.clone(),
+                    origin: Origin::Given { name: name.clone() },
+                    error,
+                    raw: blocks.clone(),
+                },
+            ));
+        }
+        out
+    }
+}

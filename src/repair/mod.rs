@@ -30,8 +30,8 @@ pub use edit::{
     changed_lines, parse_edit_blocks, unified_diff, workspace_path,
 };
 pub use generate::{
-    Feedback, Generated, Generator, LlmGenerator, MechanicalFix, ModelExchange, Proposal, Rejected,
-    RepairTask, RuleGenerator, temperatures,
+    Feedback, Generated, Generator, LlmGenerator, MechanicalFix, ModelExchange, PoolGenerator, Proposal,
+    Rejected, RepairTask, RuleGenerator, temperatures,
 };
 pub use select::{
     Evaluated, FailureKind, RepairEvent, RepairOptions, RepairOutcome, TestPlan, Workspace, repair,

@@ -350,9 +350,26 @@ fn repair_rounds(
                 }
             }
         }
-        let targets: Vec<TestId> = targets.into_iter().collect();
+        let mut targets: Vec<TestId> = targets.into_iter().collect();
         if !fresh.is_empty() {
-            let baseline = baseline_for(&mut baselines, root, plan, &targets, options, round, progress)?;
+            let mut baseline = baseline_for(&mut baselines, root, plan, &targets, options, round, progress)?;
+            // A selection that cannot even be collected on the unpatched tree (a broken test
+            // module among those the graph picked) would fail every candidate: fall back to
+            // the tests the task names, and leave the rest to the wider suite.
+            // pytest reports a module it cannot collect as a failing test named by its path
+            // and, unless told otherwise, runs nothing else.
+            let uncollectable =
+                baseline.failing().find(|t| !t.id.as_str().contains("::")).map(|t| t.id.clone());
+            let broken = baseline.outcome == RunOutcome::Error || uncollectable.is_some();
+            if broken && !plan.required.is_empty() && targets != plan.required {
+                out.notes.push(format!(
+                    "the selected tests do not run on the unpatched tree ({} cannot be collected); testing {} only",
+                    uncollectable.as_ref().map_or("a module", |t| t.as_str()),
+                    plan.required.iter().map(TestId::as_str).collect::<Vec<_>>().join(", ")
+                ));
+                targets = plan.required.clone();
+                baseline = baseline_for(&mut baselines, root, plan, &targets, options, round, progress)?;
+            }
             progress(RepairEvent::Testing { round, candidates: fresh.len() });
             let runs = run_all(root, &out.evaluated, &fresh, plan, &targets, options, progress)?;
             for (idx, result) in fresh.iter().zip(runs) {
@@ -558,7 +575,27 @@ fn run_all(
 
 fn targets_pass(run: &TestRun, regressions: &Regressions, targets: &[TestId], plan: &TestPlan) -> bool {
     if !targets.is_empty() {
-        return run.outcome == RunOutcome::Passed;
+        if run.outcome == RunOutcome::Passed {
+            return true;
+        }
+        // Failures that were there before (a selected test broken for reasons of its own) do
+        // not count against a candidate that fixes what it was asked to: the named tests pass,
+        // or, with none named, some failing test now passes.
+        let required_pass = plan.required.iter().all(|r| {
+            let matching: Vec<_> = run
+                .tests
+                .iter()
+                .filter(|t| {
+                    t.id.as_str() == r.as_str() || t.id.as_str().starts_with(&format!("{}[", r.as_str()))
+                })
+                .collect();
+            !matching.is_empty() && matching.iter().all(|t| !t.outcome.is_failing())
+        });
+        let fixed_something = if plan.required.is_empty() { !regressions.fixed.is_empty() } else { true };
+        return run.outcome == RunOutcome::Failed
+            && regressions.is_clean()
+            && required_pass
+            && fixed_something;
     }
     // The whole suite was the target: failures that were there before do not count, but the
     // tests the task names must pass.
