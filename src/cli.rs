@@ -2,6 +2,10 @@
 //! the server. This module (and `main.rs`) are the only code that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // printing is this module's job
 
+mod risks;
+
+pub use risks::{RisksArgs, RisksFormat, risks};
+
 use std::{
     io::IsTerminal as _,
     path::{Path, PathBuf},
@@ -91,9 +95,18 @@ impl IndexSink for TerminalSink {
 /// Indexes `root` into a fresh host through the cache (unless `cold`); `depth` Outline stops
 /// once workspace symbols can be answered.
 fn build_host(root: &Path, depth: ScanDepth, cold: bool) -> anyhow::Result<(AnalysisHost, IndexBuild, f64)> {
+    build_host_with(root, depth, cold, &Config::default())
+}
+
+/// [`build_host`] with settings (`no_cache` keeps a temporary checkout out of the cache).
+fn build_host_with(
+    root: &Path,
+    depth: ScanDepth,
+    cold: bool,
+    config: &Config,
+) -> anyhow::Result<(AnalysisHost, IndexBuild, f64)> {
     let roots = vec![root.to_path_buf()];
     let languages = Languages::with_overrides(&grammar_overrides(&roots))?;
-    let config = Config::default();
     let cache = config.index_cache(&roots);
     let started = Instant::now();
     let sink = TerminalSink { interactive: std::io::stderr().is_terminal() };
@@ -146,7 +159,7 @@ pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result
             ModelEvent::SearchBuilt { chunks, reindexed, elapsed, .. } => {
                 search = Some((chunks, reindexed, duration_ms(elapsed)));
             }
-            ModelEvent::Updated { .. } => {}
+            ModelEvent::Updated { .. } | ModelEvent::RiskScored { .. } => {}
         }
     }
     let (chunks, reindexed, search_ms) = search.unwrap_or_default();

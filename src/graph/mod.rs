@@ -19,6 +19,7 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use store::{EdgeIx, NodeIx, Store};
 
+pub use modules::is_test_path;
 pub use pagerank::Ranks;
 
 use crate::{
@@ -396,6 +397,11 @@ impl SymbolGraph {
 
     pub fn is_test_file(&self, file: FileId) -> bool {
         self.files.get(&file).is_some_and(|e| e.is_test)
+    }
+
+    /// Every file in the graph with its workspace-relative path, in no particular order.
+    pub fn files(&self) -> impl Iterator<Item = (FileId, &str)> + '_ {
+        self.files.iter().map(|(id, e)| (*id, e.rel_path.as_str()))
     }
 
     /// Workspace-relative path of an indexed file.

@@ -13,14 +13,14 @@ use rustc_hash::FxHashMap;
 use super::{
     ExitStatus,
     dispatch::{NotificationDispatcher, RequestDispatcher},
-    handlers,
+    handlers::{self, DiagnosticsResult, DiagnosticsState},
     history::HistoryState,
     indexing::IndexState,
     transport::{Incoming, Outgoing},
 };
 use crate::{
     analysis::{Analysis, AnalysisHost, HistoryLoad, ModelConfig, ModelEvent, ModelUpdater},
-    config::Config,
+    config::{Config, RiskConfig},
     stdx::{CancelToken, ThreadPool},
     syntax::FileSummary,
     syntax::Languages,
@@ -71,6 +71,8 @@ pub(crate) enum Task {
     HistoryDone,
     /// Some root's HEAD moved: refresh its history.
     HeadMoved,
+    /// Diagnostics computed on a worker, to publish.
+    Diagnostics(DiagnosticsResult),
 }
 
 /// A request that has not been answered yet.
@@ -93,6 +95,12 @@ pub(crate) struct ClientSupport {
     pub hierarchical_document_symbols: bool,
     /// The client watches files for us if we register `workspace/didChangeWatchedFiles`.
     pub watched_files_registration: bool,
+    /// The client pulls diagnostics (`textDocument/diagnostic`), so we do not push them.
+    pub pull_diagnostics: bool,
+    /// The client accepts `workspace/diagnostic/refresh`.
+    pub diagnostic_refresh: bool,
+    /// The client accepts `window/showDocument`.
+    pub show_document: bool,
 }
 
 /// Read-only state a request handler needs, sent to a worker thread.
@@ -100,6 +108,7 @@ pub(crate) struct ServerSnapshot {
     pub analysis: Analysis,
     pub encoding: PositionEncoding,
     pub client: ClientSupport,
+    pub risk: RiskConfig,
 }
 
 pub(crate) struct Server {
@@ -121,6 +130,7 @@ pub(crate) struct Server {
     pub(crate) model: Option<ModelUpdater>,
     /// Open documents whose model update is waiting for edits to settle, and until when.
     pub(crate) model_due: FxHashMap<FileId, Instant>,
+    pub(crate) diagnostics: DiagnosticsState,
 }
 
 impl Server {
@@ -145,6 +155,7 @@ impl Server {
             history: HistoryState::default(),
             model: None,
             model_due: FxHashMap::default(),
+            diagnostics: DiagnosticsState::default(),
         }
     }
 
@@ -263,6 +274,7 @@ impl Server {
             Task::HistoryLoaded { root, load } => self.on_history_loaded(root, *load),
             Task::HistoryDone => self.on_history_done(),
             Task::HeadMoved => self.start_history(),
+            Task::Diagnostics(result) => self.on_diagnostics(result),
         }
     }
 
@@ -307,6 +319,7 @@ impl Server {
             analysis: self.host.snapshot(),
             encoding: self.encoding,
             client: self.client.clone(),
+            risk: self.config.risk.clone(),
         }
     }
 

@@ -55,3 +55,54 @@ pub(crate) fn document_symbol(
         children: Some(node.children.into_iter().map(|c| document_symbol(c, index, encoding)).collect()),
     }
 }
+
+/// A risk diagnostic or smell. `data` carries what code actions (and the repair pipeline)
+/// need: for risk, the function and its factors; for a smell, its rule, subject and fix with
+/// edits already in the client's position encoding.
+pub(crate) fn diagnostic(
+    d: &crate::risk::RiskDiagnostic,
+    index: &LineIndex,
+    encoding: PositionEncoding,
+) -> lsp_types::Diagnostic {
+    use crate::risk::DiagnosticKind;
+    let severity = match d.severity {
+        crate::config::DiagnosticSeverity::Information => lsp_types::DiagnosticSeverity::INFORMATION,
+        crate::config::DiagnosticSeverity::Hint => lsp_types::DiagnosticSeverity::HINT,
+    };
+    let data = match &d.kind {
+        DiagnosticKind::Risk { qual, percentile, factors } => serde_json::json!({
+            "kind": "risk",
+            "qual": qual,
+            "percentile": (percentile * 10.0).round() / 10.0,
+            "factors": factors.iter().map(|f| serde_json::json!({
+                "factor": f.factor.name(),
+                "value": (f.value * 100.0).round() / 100.0,
+                "percentile": (f.percentile * 10.0).round() / 10.0,
+            })).collect::<Vec<_>>(),
+        }),
+        DiagnosticKind::Smell(smell) => serde_json::json!({
+            "kind": "smell",
+            "rule": smell.kind.name(),
+            "subject": smell.subject,
+            "fix": smell.fix.as_ref().map(|fix| serde_json::json!({
+                "title": fix.title,
+                "changesInterface": fix.changes_interface,
+                "edits": fix.edits.iter().map(|e| lsp_types::TextEdit {
+                    range: range(index, e.range, encoding),
+                    new_text: e.new_text.clone(),
+                }).collect::<Vec<_>>(),
+            })),
+        }),
+    };
+    lsp_types::Diagnostic {
+        range: range(index, d.range, encoding),
+        severity: Some(severity),
+        code: Some(lsp_types::NumberOrString::String(d.code.clone())),
+        code_description: None,
+        source: Some("repolens".to_owned()),
+        message: d.message.clone(),
+        related_information: None,
+        tags: None,
+        data: Some(data),
+    }
+}

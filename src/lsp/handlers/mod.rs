@@ -1,11 +1,17 @@
 //! Request and notification handlers, one file per method group. The two tables below are the
 //! only place that says which method runs where (see `dispatch.rs` for the classes).
 
+mod code_actions;
+mod diagnostics;
 mod documents;
+mod hover;
 mod lifecycle;
 mod symbols;
 
 use lsp_types::{notification as n, request as r};
+
+pub(crate) use code_actions::EXPLAIN_RISK;
+pub(crate) use diagnostics::{DiagnosticsResult, DiagnosticsState};
 
 use super::{
     dispatch::{NotificationDispatcher, RequestDispatcher},
@@ -18,6 +24,11 @@ pub(crate) fn dispatch_request(d: &mut RequestDispatcher<'_>) {
         .on_sync_mut::<ext::Status>(lifecycle::handle_status)
         .on::<r::DocumentSymbolRequest>(symbols::handle_document_symbol)
         .on_indexed::<r::WorkspaceSymbolRequest>(symbols::handle_workspace_symbol)
+        .on::<r::DocumentDiagnosticRequest>(diagnostics::handle_document_diagnostic)
+        .on::<r::WorkspaceDiagnosticRequest>(diagnostics::handle_workspace_diagnostic)
+        .on::<r::HoverRequest>(hover::handle_hover)
+        .on::<r::CodeActionRequest>(code_actions::handle_code_action)
+        .on_sync_mut::<r::ExecuteCommand>(code_actions::handle_execute_command)
         .on_test_hook::<ext::InternalPanic>(lifecycle::handle_internal_panic)
         .on_test_hook::<ext::InternalBlock>(lifecycle::handle_internal_block)
         .on_test_hook::<ext::InternalDocumentText>(documents::handle_internal_document_text)
