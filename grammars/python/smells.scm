@@ -82,3 +82,8 @@
   value: (identifier) @exception
   (block . (pass_statement) @pass .)
   (#any-of? @exception "Exception" "BaseException")) @smell.except-exception-pass
+; The same with the exception bound to a name that nothing reads: `except Exception as err: pass`.
+(except_clause
+  value: (as_pattern . (identifier) @exception)
+  (block . (pass_statement) @pass .)
+  (#any-of? @exception "Exception" "BaseException")) @smell.except-exception-pass

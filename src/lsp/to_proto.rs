@@ -76,7 +76,7 @@ pub(crate) fn diagnostic(
             "percentile": (percentile * 10.0).round() / 10.0,
             "factors": factors.iter().map(|f| serde_json::json!({
                 "factor": f.factor.name(),
-                "value": (f.value * 100.0).round() / 100.0,
+                "value": (f.value * 100.0).round() / 100.0 + 0.0,
                 "percentile": (f.percentile * 10.0).round() / 10.0,
             })).collect::<Vec<_>>(),
         }),
