@@ -170,11 +170,11 @@ fn repository() -> Fixture {
     fixture
 }
 
-fn start(fixture: &Fixture, pull: bool) -> TestClient {
+fn start(fixture: &Fixture, pull: bool, options: Value) -> TestClient {
     let builder = TestServerBuilder::default()
         .encodings(&["utf-8", "utf-16"])
         .pull_diagnostics(pull)
-        .initialization_options(json!({ "headCheckSecs": 1 }))
+        .initialization_options(options)
         .root_uri(fixture.root_uri());
     let mut client = builder.start_binary(&["serve"]);
     let init = client.initialize(&builder);
@@ -199,7 +199,7 @@ fn published_for(client: &TestClient, uri: &str) -> Vec<Value> {
 
 /// The risk diagnostic of `parse_config`, checked for what the issue asks of every risk
 /// diagnostic.
-fn check_risk_diagnostic(diagnostics: &Value) -> Value {
+fn check_risk_diagnostic(diagnostics: &Value, severity: u32) -> Value {
     let risk: Vec<&Value> = diagnostics
         .as_array()
         .unwrap()
@@ -209,7 +209,7 @@ fn check_risk_diagnostic(diagnostics: &Value) -> Value {
     assert_eq!(risk.len(), 1, "only the riskiest function is flagged: {diagnostics:#}");
     let d = risk[0].clone();
     assert_eq!(d["source"], "repolens");
-    assert_eq!(d["severity"], 3, "Information");
+    assert_eq!(d["severity"], severity, "3 is Information, 4 Hint");
     assert_eq!(d["data"]["kind"], "risk");
     assert_eq!(d["data"]["qual"], "parse_config");
     // The name of the function (line 4 of core.py, after `def `).
@@ -231,14 +231,14 @@ fn check_risk_diagnostic(diagnostics: &Value) -> Value {
 #[test]
 fn pushed_diagnostics_follow_history_edits_and_commits() {
     let fixture = repository();
-    let mut client = start(&fixture, false);
+    let mut client = start(&fixture, false, json!({ "headCheckSecs": 1 }));
     let core = fixture.uri("pkg/core.py");
     let legacy = fixture.uri("pkg/legacy.py");
 
     // Once indexing and history are done, every file with findings is pushed.
     let pushed = client.wait_notification("textDocument/publishDiagnostics", |p| p["uri"] == core.as_str());
     let diagnostics = &pushed["params"]["diagnostics"];
-    let risk = check_risk_diagnostic(diagnostics);
+    let risk = check_risk_diagnostic(diagnostics, 3);
     assert_eq!(codes(diagnostics), ["risk/size", "smell/mutable-default-argument"].map(String::from));
     let smell = &diagnostics[1];
     assert_eq!(smell["data"]["rule"], "mutable-default-argument");
@@ -333,7 +333,8 @@ fn pushed_diagnostics_follow_history_edits_and_commits() {
 #[test]
 fn pulled_diagnostics_for_a_document_and_the_workspace() {
     let fixture = repository();
-    let mut client = start(&fixture, true);
+    // Hint instead of Information, as configured.
+    let mut client = start(&fixture, true, json!({ "risk": { "severity": "hint" } }));
     let core = fixture.uri("pkg/core.py");
     // The server asks clients that pull to refresh once risk is scored with history.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -345,7 +346,7 @@ fn pulled_diagnostics_for_a_document_and_the_workspace() {
 
     let report = client.request_ok("textDocument/diagnostic", json!({ "textDocument": { "uri": core } }));
     assert_eq!(report["kind"], "full");
-    check_risk_diagnostic(&report["items"]);
+    check_risk_diagnostic(&report["items"], 4);
     assert_eq!(codes(&report["items"]), ["risk/size", "smell/mutable-default-argument"].map(String::from));
     let again = client.request_ok(
         "textDocument/diagnostic",

@@ -50,7 +50,7 @@ pub(crate) fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilit
             ..CodeActionOptions::default()
         })),
         execute_command_provider: Some(ExecuteCommandOptions {
-            commands: vec![super::handlers::EXPLAIN_RISK.to_owned()],
+            commands: vec![super::ext::EXPLAIN_RISK.to_owned()],
             ..ExecuteCommandOptions::default()
         }),
         // Clients that pull get no pushes (see handlers/diagnostics.rs). A file's diagnostics

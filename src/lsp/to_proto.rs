@@ -1,6 +1,9 @@
-//! Engine → LSP: byte ranges to positions, our symbol kinds to theirs, paths to URIs.
+//! Engine → LSP: byte ranges to positions, our symbol kinds to theirs, paths to URIs, risk
+//! diagnostics and smells to `Diagnostic`s.
 
 use lsp_types::{Position, Range, Url};
+
+use super::ext;
 
 use crate::{
     analysis::OutlineNode,
@@ -70,30 +73,38 @@ pub(crate) fn diagnostic(
         crate::config::DiagnosticSeverity::Hint => lsp_types::DiagnosticSeverity::HINT,
     };
     let data = match &d.kind {
-        DiagnosticKind::Risk { qual, percentile, factors } => serde_json::json!({
-            "kind": "risk",
-            "qual": qual,
-            "percentile": (percentile * 10.0).round() / 10.0,
-            "factors": factors.iter().map(|f| serde_json::json!({
-                "factor": f.factor.name(),
-                "value": (f.value * 100.0).round() / 100.0 + 0.0,
-                "percentile": (f.percentile * 10.0).round() / 10.0,
-            })).collect::<Vec<_>>(),
+        DiagnosticKind::Risk { qual, percentile, factors } => serde_json::to_value(ext::RiskDiagnosticData {
+            kind: "risk".to_owned(),
+            qual: qual.clone(),
+            percentile: round(*percentile, 10.0),
+            factors: factors
+                .iter()
+                .map(|f| ext::RiskFactorData {
+                    factor: f.factor.name().to_owned(),
+                    value: round(f.value, 100.0),
+                    percentile: round(f.percentile, 10.0),
+                })
+                .collect(),
         }),
-        DiagnosticKind::Smell(smell) => serde_json::json!({
-            "kind": "smell",
-            "rule": smell.kind.name(),
-            "subject": smell.subject,
-            "fix": smell.fix.as_ref().map(|fix| serde_json::json!({
-                "title": fix.title,
-                "changesInterface": fix.changes_interface,
-                "edits": fix.edits.iter().map(|e| lsp_types::TextEdit {
-                    range: range(index, e.range, encoding),
-                    new_text: e.new_text.clone(),
-                }).collect::<Vec<_>>(),
-            })),
+        DiagnosticKind::Smell(smell) => serde_json::to_value(ext::SmellDiagnosticData {
+            kind: "smell".to_owned(),
+            rule: smell.kind.name().to_owned(),
+            subject: smell.subject.clone(),
+            fix: smell.fix.as_ref().map(|fix| ext::SmellFixData {
+                title: fix.title.clone(),
+                changes_interface: fix.changes_interface,
+                edits: fix
+                    .edits
+                    .iter()
+                    .map(|e| lsp_types::TextEdit {
+                        range: range(index, e.range, encoding),
+                        new_text: e.new_text.clone(),
+                    })
+                    .collect(),
+            }),
         }),
-    };
+    }
+    .ok();
     lsp_types::Diagnostic {
         range: range(index, d.range, encoding),
         severity: Some(severity),
@@ -103,6 +114,11 @@ pub(crate) fn diagnostic(
         message: d.message.clone(),
         related_information: None,
         tags: None,
-        data: Some(data),
+        data,
     }
+}
+
+/// Rounds to `1/scale` (and turns `-0` into `0`, which reads oddly in JSON).
+fn round(x: f64, scale: f64) -> f64 {
+    (x * scale).round() / scale + 0.0
 }

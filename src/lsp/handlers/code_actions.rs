@@ -12,13 +12,11 @@ use serde_json::{Value, json};
 
 use crate::lsp::{
     dispatch::{LspError, LspResult},
+    ext::EXPLAIN_RISK,
     from_proto,
     server::{Server, ServerSnapshot},
 };
 use crate::stdx::CancelToken;
-
-/// The command behind "Explain risk": arguments `[uri, qualified name]`.
-pub(crate) const EXPLAIN_RISK: &str = "repolens.explainRisk";
 
 pub(crate) fn handle_code_action(
     _snap: ServerSnapshot,

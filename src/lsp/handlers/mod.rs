@@ -10,7 +10,6 @@ mod symbols;
 
 use lsp_types::{notification as n, request as r};
 
-pub(crate) use code_actions::EXPLAIN_RISK;
 pub(crate) use diagnostics::{DiagnosticsResult, DiagnosticsState};
 
 use super::{
