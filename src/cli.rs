@@ -152,14 +152,16 @@ pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result
         let _ = events.send(event);
     });
     updater.send(ModelUpdate::Rebuild(host.model_sources()));
-    let (mut graph_ms, mut search) = (0.0, None);
+    let (mut graph_ms, mut risk_ms, mut search) = (0.0, 0.0, None);
     while search.is_none() {
         match received.recv().context("the model thread stopped")? {
             ModelEvent::Rebuilt { elapsed, .. } => graph_ms = duration_ms(elapsed),
             ModelEvent::SearchBuilt { chunks, reindexed, elapsed, .. } => {
                 search = Some((chunks, reindexed, duration_ms(elapsed)));
             }
-            ModelEvent::Updated { .. } | ModelEvent::RiskScored { .. } => {}
+            // Code metrics, smells, history and graph context for every file, and the table.
+            ModelEvent::RiskScored { elapsed, .. } => risk_ms = duration_ms(elapsed),
+            ModelEvent::Updated { .. } => {}
         }
     }
     let (chunks, reindexed, search_ms) = search.unwrap_or_default();
@@ -191,6 +193,7 @@ pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result
                 "parse": duration_ms(build.parse),
                 "index": index_ms,
                 "graph": graph_ms,
+                "risk": risk_ms,
                 "search": search_ms,
                 "total": total_ms,
             },
@@ -207,7 +210,7 @@ pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result
         println!("skipped: {}", if skipped.is_empty() { "none".to_owned() } else { skipped.join(", ") });
         println!("cache: {cache} ({reused} files reused, {reindexed} files re-indexed for search)");
         println!(
-            "time: discover {:.0} ms, symbols ready {:.0} ms, full parse {:.0} ms, graph {graph_ms:.0} ms, search {search_ms:.0} ms; total {total_ms:.0} ms",
+            "time: discover {:.0} ms, symbols ready {:.0} ms, full parse {:.0} ms, graph {graph_ms:.0} ms, risk {risk_ms:.0} ms, search {search_ms:.0} ms; total {total_ms:.0} ms",
             duration_ms(build.discover),
             duration_ms(build.ready),
             duration_ms(build.parse),

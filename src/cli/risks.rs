@@ -172,12 +172,13 @@ fn score_in_model_thread(host: &AnalysisHost, config: &Config) -> anyhow::Result
     host.model().risk().context("the model thread produced no risk table")
 }
 
+// `+ 0.0` turns `-0` (a rounded tiny negative) into `0`, which reads better in JSON.
 fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
+    (x * 10.0).round() / 10.0 + 0.0
 }
 
 fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
+    (x * 1000.0).round() / 1000.0 + 0.0
 }
 
 fn factors_json(factors: &[FactorValue]) -> serde_json::Map<String, Value> {

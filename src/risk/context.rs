@@ -174,7 +174,8 @@ impl<'a> ContextBuilder<'a> {
                 EdgeKind::Contains => {}
             }
         }
-        (sources.values().map(|&c| f64::from(c)).sum(), tested)
+        // A fold from 0: an empty float `sum()` is -0, which then shows as "-0" in reports.
+        (sources.values().fold(0.0, |acc, &c| acc + f64::from(c)), tested)
     }
 }
 
