@@ -2,6 +2,8 @@
 //! the server. This module (and `main.rs`) are the only code that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // printing is this module's job
 
+pub mod eval;
+pub mod fix;
 mod risks;
 
 pub use risks::{RisksArgs, RisksFormat, risks};
@@ -112,9 +114,12 @@ fn build_host_with(
     let sink = TerminalSink { interactive: std::io::stderr().is_terminal() };
     let never = AtomicBool::new(false);
     let load_from = if cold { None } else { cache.as_ref() };
-    let build =
+    let mut build =
         index_workspace(&roots, &DiscoverOptions::default(), &languages, load_from, depth, &sink, &never)
             .context("indexing was cancelled")?;
+    if cold && cache.is_some() {
+        build.cache = CacheState::Cold("ignored (--cold)".into());
+    }
     if sink.interactive {
         eprint!("\r\x1b[2K");
     }

@@ -118,7 +118,7 @@ impl RiskState {
             history.as_ref().zip(prefix).map(|((_, h), prefix)| (&**h, prefix)),
             true,
         );
-        let by_path: FxHashMap<&str, FileId> = graph.files().map(|(id, path)| (path, id)).collect();
+        let by_path: FxHashMap<&str, FileId> = graph.files().map(|(id, path, _)| (path, id)).collect();
         let inputs: Vec<FileInput> = self
             .code
             .iter()

@@ -73,10 +73,9 @@ pub struct Chunk {
     pub end_byte: u32,
 }
 
-/// The chunks of one file: the module chunk first, then symbols in document order.
-///
-/// `summary` must describe `text`; ranges that do not fit it are clamped, never trusted.
-pub fn chunks_for_file(rel_path: &str, module: &str, summary: &FileSummary, text: &str) -> Vec<Chunk> {
+/// Which symbols of a file get chunks of their own, and of what kind (`None`: the symbol stays
+/// in the chunk of its nearest chunked ancestor, or in the module chunk).
+pub fn chunk_kinds(summary: &FileSummary) -> Vec<Option<ChunkKind>> {
     let symbols = &summary.symbols;
     // Parents come before children, so one pass decides every symbol.
     let mut kinds: Vec<Option<ChunkKind>> = Vec::with_capacity(symbols.len());
@@ -97,6 +96,28 @@ pub fn chunks_for_file(rel_path: &str, module: &str, summary: &FileSummary, text
         };
         kinds.push(kind);
     }
+    kinds
+}
+
+/// The symbol whose chunk holds symbol `idx` (itself, or its nearest chunked ancestor); `None`
+/// for the module chunk. `kinds` is [`chunk_kinds`] of the same summary.
+pub fn chunk_owner(summary: &FileSummary, kinds: &[Option<ChunkKind>], idx: usize) -> Option<usize> {
+    let mut at = Some(idx);
+    while let Some(i) = at {
+        if kinds.get(i).copied().flatten().is_some() {
+            return Some(i);
+        }
+        at = summary.symbols.get(i)?.parent.map(|p| p as usize);
+    }
+    None
+}
+
+/// The chunks of one file: the module chunk first, then symbols in document order.
+///
+/// `summary` must describe `text`; ranges that do not fit it are clamped, never trusted.
+pub fn chunks_for_file(rel_path: &str, module: &str, summary: &FileSummary, text: &str) -> Vec<Chunk> {
+    let symbols = &summary.symbols;
+    let kinds = chunk_kinds(summary);
 
     let file_path = rel_path.replace('\\', "/");
     let line_of = |offset: usize| summary.line_index.line_of(offset as u32) + 1;
