@@ -1,7 +1,7 @@
-//! Risk diagnostics and smells over the protocol: pushed with `textDocument/publishDiagnostics`
-//! (for every file once the risk table is built with history, again when new commits rescore
-//! it, and for an edited document right after each edit), or pulled with
-//! `textDocument/diagnostic` and `workspace/diagnostic` by clients that can pull — those get no
+//! `textDocument/publishDiagnostics`: risk diagnostics and smells pushed to clients that do not
+//! pull (for every file once the risk table is built with history, again when new commits
+//! rescore it, and for an edited document right after each edit), and the conversions the pull
+//! handlers (`document_diagnostic.rs`, `workspace_diagnostic.rs`) share. Clients that pull get no
 //! pushes (only `workspace/diagnostic/refresh` when the table changes), so nothing is reported
 //! twice.
 //!
@@ -11,25 +11,16 @@
 
 use std::time::{Duration, Instant};
 
-use lsp_types::{
-    DocumentDiagnosticParams, DocumentDiagnosticReport, DocumentDiagnosticReportResult,
-    FullDocumentDiagnosticReport, PublishDiagnosticsParams, RelatedFullDocumentDiagnosticReport,
-    RelatedUnchangedDocumentDiagnosticReport, UnchangedDocumentDiagnosticReport, WorkspaceDiagnosticParams,
-    WorkspaceDiagnosticReport, WorkspaceDiagnosticReportResult, WorkspaceDocumentDiagnosticReport,
-    WorkspaceFullDocumentDiagnosticReport, WorkspaceUnchangedDocumentDiagnosticReport,
-};
+use lsp_types::PublishDiagnosticsParams;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::{
     analysis::{Analysis, RiskStats},
     config::RiskConfig,
     lsp::{
-        dispatch::LspResult,
-        from_proto,
-        server::{Server, ServerSnapshot, Task},
+        server::{Server, Task},
         to_proto,
     },
-    stdx::CancelToken,
     text::PositionEncoding,
     workspace::FileId,
 };
@@ -215,7 +206,7 @@ impl Server {
 }
 
 /// One file's diagnostics, converted; `None` when the file is unknown to the risk table.
-fn file_diagnostics(
+pub(super) fn file_diagnostics(
     analysis: &Analysis,
     file: FileId,
     config: &RiskConfig,
@@ -235,7 +226,7 @@ fn file_diagnostics(
 }
 
 /// Every file the table knows, with its diagnostics (empty ones included).
-fn all_diagnostics(
+pub(super) fn all_diagnostics(
     analysis: &Analysis,
     config: &RiskConfig,
     encoding: PositionEncoding,
@@ -248,76 +239,7 @@ fn all_diagnostics(
 }
 
 /// A result id for a set of diagnostics: equal ids mean equal reports.
-fn result_id(diagnostics: &[lsp_types::Diagnostic]) -> String {
+pub(super) fn result_id(diagnostics: &[lsp_types::Diagnostic]) -> String {
     let text = serde_json::to_string(diagnostics).unwrap_or_default();
     format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
-}
-
-/// `textDocument/diagnostic`.
-pub(crate) fn handle_document_diagnostic(
-    snap: ServerSnapshot,
-    params: DocumentDiagnosticParams,
-    _: &CancelToken,
-) -> LspResult<DocumentDiagnosticReportResult> {
-    let analysis = &snap.analysis;
-    let items = analysis
-        .file_id(&from_proto::vfs_path(&params.text_document.uri))
-        .filter(|_| snap.risk.enabled)
-        .and_then(|file| file_diagnostics(analysis, file, &snap.risk, snap.encoding))
-        .map(|(.., items)| items)
-        .unwrap_or_default();
-    let id = result_id(&items);
-    let report = if params.previous_result_id.as_deref() == Some(id.as_str()) {
-        DocumentDiagnosticReport::Unchanged(RelatedUnchangedDocumentDiagnosticReport {
-            related_documents: None,
-            unchanged_document_diagnostic_report: UnchangedDocumentDiagnosticReport { result_id: id },
-        })
-    } else {
-        DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport {
-            related_documents: None,
-            full_document_diagnostic_report: FullDocumentDiagnosticReport { result_id: Some(id), items },
-        })
-    };
-    Ok(DocumentDiagnosticReportResult::Report(report))
-}
-
-/// `workspace/diagnostic`: every file with diagnostics (and files the client had results for,
-/// so that it can clear them), unchanged reports where its previous result still holds.
-pub(crate) fn handle_workspace_diagnostic(
-    snap: ServerSnapshot,
-    params: WorkspaceDiagnosticParams,
-    cancel: &CancelToken,
-) -> LspResult<WorkspaceDiagnosticReportResult> {
-    let previous: FxHashMap<lsp_types::Url, String> =
-        params.previous_result_ids.into_iter().map(|p| (p.uri, p.value)).collect();
-    let mut items = Vec::new();
-    if snap.risk.enabled {
-        for (_, uri, version, diagnostics) in all_diagnostics(&snap.analysis, &snap.risk, snap.encoding) {
-            if cancel.is_cancelled() {
-                return Err(crate::analysis::Cancelled.into());
-            }
-            if diagnostics.is_empty() && !previous.contains_key(&uri) {
-                continue;
-            }
-            let id = result_id(&diagnostics);
-            let version = version.map(i64::from);
-            items.push(if previous.get(&uri) == Some(&id) {
-                WorkspaceDocumentDiagnosticReport::Unchanged(WorkspaceUnchangedDocumentDiagnosticReport {
-                    uri,
-                    version,
-                    unchanged_document_diagnostic_report: UnchangedDocumentDiagnosticReport { result_id: id },
-                })
-            } else {
-                WorkspaceDocumentDiagnosticReport::Full(WorkspaceFullDocumentDiagnosticReport {
-                    uri,
-                    version,
-                    full_document_diagnostic_report: FullDocumentDiagnosticReport {
-                        result_id: Some(id),
-                        items: diagnostics,
-                    },
-                })
-            });
-        }
-    }
-    Ok(WorkspaceDiagnosticReportResult::Report(WorkspaceDiagnosticReport { items }))
 }
