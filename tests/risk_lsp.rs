@@ -222,6 +222,11 @@ fn check_risk_diagnostic(diagnostics: &Value, severity: u32) -> Value {
     assert!(message.contains("(p9"), "a percentile: {message}");
     assert!(!message.to_lowercase().contains("bug-prone") && !message.contains("buggy"), "{message}");
     assert!(message.ends_with('.'), "ends with what to do: {message}");
+    // What changed and what is hard to read come before "it is long".
+    assert!(message.contains("Cognitive complexity 23 — hard to read (p"), "{message}");
+    assert!(message.contains("changed 6× in the last 12 months"), "{message}");
+    assert!(message.contains("touched by 4 bug-fix commits in the last 12 months (p"), "{message}");
+    assert!(!message.contains("lines of code"), "size only fills a place the others leave: {message}");
     let factors = d["data"]["factors"].as_array().unwrap();
     assert!(factors.iter().any(|f| f["factor"] == "complexity"), "{d:#}");
     assert!(factors.iter().all(|f| f["percentile"].is_number() && f["value"].is_number()), "{d:#}");
@@ -239,7 +244,7 @@ fn pushed_diagnostics_follow_history_edits_and_commits() {
     let pushed = client.wait_notification("textDocument/publishDiagnostics", |p| p["uri"] == core.as_str());
     let diagnostics = &pushed["params"]["diagnostics"];
     let risk = check_risk_diagnostic(diagnostics, 3);
-    assert_eq!(codes(diagnostics), ["risk/size", "smell/mutable-default-argument"].map(String::from));
+    assert_eq!(codes(diagnostics), ["risk/complexity", "smell/mutable-default-argument"].map(String::from));
     let smell = &diagnostics[1];
     assert_eq!(smell["data"]["rule"], "mutable-default-argument");
     assert_eq!(smell["data"]["subject"], "items");
@@ -315,7 +320,7 @@ fn pushed_diagnostics_follow_history_edits_and_commits() {
     });
     assert_eq!(
         codes(&pushed["params"]["diagnostics"]),
-        ["risk/size", "smell/mutable-default-argument", "smell/comparison-to-none"].map(String::from)
+        ["risk/complexity", "smell/mutable-default-argument", "smell/comparison-to-none"].map(String::from)
     );
     let none = &pushed["params"]["diagnostics"][2];
     assert_eq!(none["range"]["start"], json!({ "line": end + 3, "character": 11 }));
@@ -347,7 +352,10 @@ fn pulled_diagnostics_for_a_document_and_the_workspace() {
     let report = client.request_ok("textDocument/diagnostic", json!({ "textDocument": { "uri": core } }));
     assert_eq!(report["kind"], "full");
     check_risk_diagnostic(&report["items"], 4);
-    assert_eq!(codes(&report["items"]), ["risk/size", "smell/mutable-default-argument"].map(String::from));
+    assert_eq!(
+        codes(&report["items"]),
+        ["risk/complexity", "smell/mutable-default-argument"].map(String::from)
+    );
     let again = client.request_ok(
         "textDocument/diagnostic",
         json!({ "textDocument": { "uri": core }, "previousResultId": report["resultId"] }),

@@ -108,7 +108,15 @@ fn function_diagnostic(
 ) -> RiskDiagnostic {
     let percentile = table.function_percentile(function.log_risk);
     let reports = factor_reports(table, function);
-    let top: Vec<&FactorReport> = reports.iter().filter(|r| r.excess > 0.0).take(3).collect();
+    // Size raises nearly every flagged function's risk the most, and "it is long" is the least
+    // useful thing to be told: the other raising factors (what changed, what is hard to read)
+    // come first, and size only fills a place they leave. The hover shows every factor.
+    let raising = || reports.iter().filter(|r| r.excess > 0.0);
+    let top: Vec<&FactorReport> = raising()
+        .filter(|r| r.factor != Factor::Size)
+        .chain(raising().filter(|r| r.factor == Factor::Size))
+        .take(3)
+        .collect();
     let dominant = top.first().map_or(Factor::Size, |r| r.factor);
     let mut parts: Vec<String> = top.iter().map(|r| describe(function, r)).collect();
     let untested = !function.context.tested;
