@@ -81,6 +81,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Answer a question about a repository, citing the code (extractive without a model).
+    Ask {
+        /// The question, e.g. "where are passwords hashed?" or a whole traceback.
+        question: String,
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Print one JSON object (answer, citations, mode, unverified) instead of Markdown.
+        #[arg(long)]
+        json: bool,
+        /// At most this many locations (default 5).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Never use a model, even if one is configured.
+        #[arg(long)]
+        extractive: bool,
+    },
     /// Measure the engine on cases with known answers.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -141,6 +157,15 @@ fn main() -> ExitCode {
             top,
             as_json: json,
         }),
+        Some(Command::Ask { question, root, json, limit, extractive }) => {
+            repolens::cli::ask::ask(repolens::cli::ask::AskArgs {
+                question,
+                root,
+                as_json: json,
+                limit,
+                extractive,
+            })
+        }
         Some(Command::Eval(EvalCommand::Localize { cases, json })) => {
             repolens::cli::eval::eval_localize(&cases, json)
         }

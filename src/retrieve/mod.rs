@@ -106,6 +106,8 @@ pub struct RankedChunk {
     pub path: String,
     /// `Class.method` within the file; `None` for a module chunk.
     pub symbol: Option<String>,
+    /// The symbol's index in the file's summary (`None` for a module chunk).
+    pub symbol_index: Option<u32>,
     pub kind: ChunkKind,
     /// The chunk's byte range, and its lines (1-based, inclusive).
     pub range: TextRange,
@@ -668,6 +670,7 @@ fn chunk_info(
         file: key.0,
         path: repo.path(key.0).to_owned(),
         symbol,
+        symbol_index: key.1,
         kind,
         range,
         start_line,

@@ -9,6 +9,7 @@ mod cache;
 mod discover;
 mod index;
 mod scan;
+mod settings;
 mod vfs;
 mod watch;
 
@@ -20,5 +21,6 @@ pub use index::{CacheState, IndexBuild, IndexSink, index_workspace, save_index_c
 pub use scan::{
     ScanDepth, ScanProgress, ScannedFile, WorkspaceScan, scan_files, scan_workspace, summarize_source,
 };
+pub use settings::{SETTINGS_FILE, WorkspaceSettings, workspace_settings, write_answer};
 pub use vfs::{FileId, Vfs, VfsPath};
 pub use watch::{DiskChange, DiskWatcher};
