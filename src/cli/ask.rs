@@ -18,7 +18,7 @@ use crate::{
     answer::{Answer, AskError, AskRequest},
     llm::{LlmClient, LlmConfig, LlmSettings},
     stdx::CancelToken,
-    workspace::workspace_settings,
+    workspace::{CacheState, workspace_settings},
 };
 
 /// What `repolens ask` was given.
@@ -50,6 +50,12 @@ pub fn ask(args: AskArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let root = super::resolve_root(args.root)?;
     let interactive = std::io::stderr().is_terminal();
+    // Without a terminal there is no bar to redraw; a first run still says why it takes a while.
+    let cache_file = crate::config::Config::default().index_cache(std::slice::from_ref(&root));
+    let first_run = cache_file.as_ref().is_none_or(|c| !c.path().exists());
+    if first_run && !interactive {
+        eprintln!("repolens: indexing {} (the first run; later runs reuse the index)", root.display());
+    }
     let events = |event: LoadEvent| {
         if interactive {
             draw(event);
@@ -61,6 +67,9 @@ pub fn ask(args: AskArgs) -> anyhow::Result<()> {
         eprint!("\r\x1b[2K");
     }
     let load_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if !matches!(loaded.cache, CacheState::Warm { .. }) {
+        eprintln!("repolens: indexed {} files in {:.1} s", loaded.files, load_ms / 1000.0);
+    }
 
     let llm = if args.extractive {
         None
@@ -91,7 +100,7 @@ pub fn ask(args: AskArgs) -> anyhow::Result<()> {
         eprint!("\r\x1b[2K");
     }
     if args.as_json {
-        println!("{}", to_json(&answer, &root, load_ms));
+        println!("{}", to_json(&answer, &root, &loaded.cache, load_ms));
     } else {
         println!("{}", answer.markdown);
         println!();
@@ -108,7 +117,12 @@ pub fn ask(args: AskArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn to_json(answer: &Answer, root: &std::path::Path, load_ms: f64) -> serde_json::Value {
+fn to_json(answer: &Answer, root: &std::path::Path, cache: &CacheState, load_ms: f64) -> serde_json::Value {
+    let cache = match cache {
+        CacheState::Off => json!({ "state": "off" }),
+        CacheState::Cold(reason) => json!({ "state": "cold", "reason": reason }),
+        CacheState::Warm { reused } => json!({ "state": "warm", "reused": reused }),
+    };
     let citations: Vec<_> = answer
         .citations
         .iter()
@@ -138,6 +152,7 @@ fn to_json(answer: &Answer, root: &std::path::Path, load_ms: f64) -> serde_json:
             "completion_tokens": u.completion_tokens,
             "estimated": u.estimated,
         })),
+        "cache": cache,
         "timings_ms": { "load": load_ms, "retrieval": answer.retrieval_ms, "answer": answer.total_ms },
     })
 }
