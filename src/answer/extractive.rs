@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::{Answer, Citation, Mode, ReadChunk, read_text};
+use super::{Answer, Citation, Heads, Mode, ReadChunk, read_text};
 use crate::{
     analysis::Analysis,
     graph::{EdgeKind, SymbolGraph},
@@ -28,6 +28,7 @@ pub(super) fn answer(
     read: &[ReadChunk],
     graph: &SymbolGraph,
     analysis: &Analysis,
+    heads: &Heads,
     limit: usize,
 ) -> Answer {
     let terms = question_terms(question);
@@ -85,7 +86,7 @@ pub(super) fn answer(
             }
             let _ = writeln!(markdown, "   ```");
         }
-        if let Some(facts) = graph_facts(chunk, graph, analysis, &mut texts, &mut citations) {
+        if let Some(facts) = graph_facts(chunk, graph, analysis, heads, &mut texts, &mut citations) {
             let _ = writeln!(markdown, "   {facts}");
         }
     }
@@ -204,6 +205,7 @@ fn graph_facts(
     chunk: &ReadChunk,
     graph: &SymbolGraph,
     analysis: &Analysis,
+    heads: &Heads,
     texts: &mut FxHashMap<FileId, Option<(std::sync::Arc<str>, LineIndex)>>,
     citations: &mut Vec<Citation>,
 ) -> Option<String> {
@@ -238,10 +240,10 @@ fn graph_facts(
     tests.sort();
     let mut parts = Vec::new();
     let verb = if c.kind == ChunkKind::Module { "Imported by" } else { "Used by" };
-    if let Some(text) = describe(&callers, MAX_CALLERS, graph, analysis, texts, citations) {
+    if let Some(text) = describe(&callers, MAX_CALLERS, graph, analysis, heads, texts, citations) {
         parts.push(format!("{verb} {text}"));
     }
-    if let Some(text) = describe(&tests, MAX_TESTS, graph, analysis, texts, citations) {
+    if let Some(text) = describe(&tests, MAX_TESTS, graph, analysis, heads, texts, citations) {
         parts.push(format!("tested by {text}"));
     }
     if parts.is_empty() {
@@ -260,6 +262,7 @@ fn describe(
     max: usize,
     graph: &SymbolGraph,
     analysis: &Analysis,
+    heads: &Heads,
     texts: &mut FxHashMap<FileId, Option<(std::sync::Arc<str>, LineIndex)>>,
     citations: &mut Vec<Citation>,
 ) -> Option<String> {
@@ -293,7 +296,7 @@ fn describe(
         citations.push(Citation {
             file,
             path: path.clone(),
-            commit: super::commit_of(analysis, abs.as_deref()),
+            commit: heads.of(abs.as_deref()),
             abs_path: abs,
             range: crate::text::TextRange::new(range.start, range.end),
             line_index: std::sync::Arc::new(index.clone()),

@@ -89,6 +89,39 @@ pub struct Answer {
     pub total_ms: f64,
 }
 
+impl Answer {
+    /// The answer as a standalone Markdown document (what the `repolens.ask` command opens): the
+    /// question, the answer, and its sources as links to the cited lines.
+    pub fn document(&self, question: &str) -> String {
+        use std::fmt::Write as _;
+        let mut doc = format!("# {}\n\n{}\n\n## Sources\n\n", question.trim(), self.markdown.trim_end());
+        for (n, c) in self.citations.iter().enumerate() {
+            let lines = if c.start_line == c.end_line {
+                c.start_line.to_string()
+            } else {
+                format!("{}-{}", c.start_line, c.end_line)
+            };
+            let target = c.abs_path.as_deref().and_then(|p| url::Url::from_file_path(p).ok());
+            let place = match target {
+                Some(url) => format!("[`{}:{lines}`]({url}#L{})", c.path, c.start_line),
+                None => format!("`{}:{lines}`", c.path),
+            };
+            let symbol = c.symbol.as_deref().map(|s| format!(" `{s}`")).unwrap_or_default();
+            let commit =
+                c.commit.as_deref().map(|h| format!(" at {}", &h[..h.len().min(10)])).unwrap_or_default();
+            let _ = writeln!(doc, "{}. {place}{symbol}{commit}", n + 1);
+        }
+        if !self.unverified.is_empty() {
+            let _ = writeln!(doc, "\n## Dropped as unverifiable\n");
+            for item in &self.unverified {
+                let _ = writeln!(doc, "- {item}");
+            }
+        }
+        let _ = writeln!(doc, "\n_{} answer by repolens._", self.mode.as_str());
+        doc
+    }
+}
+
 /// A chunk read from disk (or the open document): what citations and prompts are made of.
 #[derive(Clone, Debug)]
 pub(crate) struct ReadChunk {
@@ -143,15 +176,41 @@ pub(crate) fn read_text(analysis: &Analysis, file: FileId) -> Option<(Arc<str>, 
     Some((text.into(), Some(abs)))
 }
 
-/// The commit a file's repository is at.
-pub(crate) fn commit_of(analysis: &Analysis, abs: Option<&std::path::Path>) -> Option<String> {
-    let history = analysis.model().history_for(abs?)?;
-    let head = history.head().hash;
-    (!head.is_empty()).then_some(head)
+/// The commit each workspace root's repository is at, resolved once per answer: from the loaded
+/// history when there is one, else with one `git rev-parse` (history may still be loading, and
+/// a citation must name its commit all the same).
+pub(crate) struct Heads(Vec<(PathBuf, Option<String>)>);
+
+impl Heads {
+    pub(crate) fn new(analysis: &Analysis) -> Heads {
+        let model = analysis.model();
+        Heads(
+            analysis
+                .roots()
+                .iter()
+                .map(|root| {
+                    let head = match model.history_for(root) {
+                        Some(history) => Some(history.head().hash),
+                        None => crate::history::head(root, &crate::history::HistoryOptions::default())
+                            .ok()
+                            .flatten()
+                            .map(|h| h.hash),
+                    };
+                    (root.clone(), head.filter(|h| !h.is_empty()))
+                })
+                .collect(),
+        )
+    }
+
+    /// The commit the repository holding `abs` is at.
+    pub(crate) fn of(&self, abs: Option<&std::path::Path>) -> Option<String> {
+        let abs = abs?;
+        self.0.iter().find(|(root, _)| abs.starts_with(root)).and_then(|(_, head)| head.clone())
+    }
 }
 
 /// Reads the ranked chunks' files, dropping what cannot be read (deleted since, binary).
-pub(crate) fn read_chunks(analysis: &Analysis, chunks: &[RankedChunk]) -> Vec<ReadChunk> {
+pub(crate) fn read_chunks(analysis: &Analysis, chunks: &[RankedChunk], heads: &Heads) -> Vec<ReadChunk> {
     type ReadFile = Option<(Arc<str>, Arc<LineIndex>, Option<PathBuf>)>;
     let mut cache: rustc_hash::FxHashMap<FileId, ReadFile> = rustc_hash::FxHashMap::default();
     chunks
@@ -165,7 +224,7 @@ pub(crate) fn read_chunks(analysis: &Analysis, chunks: &[RankedChunk]) -> Vec<Re
                     Some((text, index, abs))
                 })
                 .clone()?;
-            let commit = commit_of(analysis, abs.as_deref());
+            let commit = heads.of(abs.as_deref());
             Some(ReadChunk { chunk: chunk.clone(), text, line_index, abs_path: abs, commit })
         })
         .collect()
@@ -211,7 +270,8 @@ pub fn ask(
         cancel,
     )?;
     let retrieval_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let read = read_chunks(analysis, &retrieval.chunks);
+    let heads = Heads::new(analysis);
+    let read = read_chunks(analysis, &retrieval.chunks, &heads);
     if cancel.is_cancelled() {
         return Err(AskError::Cancelled);
     }
@@ -233,7 +293,7 @@ pub fn ask(
     }
     progress("composing");
     let graph = analysis.model().graph.read();
-    let mut answer = extractive::answer(question, &retrieval, &read, &graph, analysis, limit);
+    let mut answer = extractive::answer(question, &retrieval, &read, &graph, analysis, &heads, limit);
     if let Some(error) = &model_error {
         answer.markdown = format!(
             "> The model could not answer ({error}); these are the locations found without it.\n\n{}",

@@ -21,6 +21,7 @@ use super::{
 use crate::{
     analysis::{Analysis, AnalysisHost, HistoryLoad, ModelConfig, ModelEvent, ModelUpdater},
     config::Config,
+    llm::LlmClient,
     stdx::{CancelToken, ThreadPool},
     syntax::FileSummary,
     syntax::Languages,
@@ -93,6 +94,8 @@ pub(crate) struct ClientSupport {
     pub hierarchical_document_symbols: bool,
     /// The client watches files for us if we register `workspace/didChangeWatchedFiles`.
     pub watched_files_registration: bool,
+    /// The client opens documents on `window/showDocument`.
+    pub show_document: bool,
 }
 
 /// Read-only state a request handler needs, sent to a worker thread.
@@ -100,6 +103,15 @@ pub(crate) struct ServerSnapshot {
     pub analysis: Analysis,
     pub encoding: PositionEncoding,
     pub client: ClientSupport,
+    /// The request being answered (set by the dispatcher for worker requests).
+    pub request: Option<RequestId>,
+    /// For progress and requests to the client from a worker (never for the response itself,
+    /// which the dispatcher sends).
+    pub sender: Sender<Outgoing>,
+    /// The configured model, if any.
+    pub llm: Option<LlmClient>,
+    /// Where answers written as documents go.
+    pub answers_dir: PathBuf,
 }
 
 pub(crate) struct Server {
@@ -121,6 +133,9 @@ pub(crate) struct Server {
     pub(crate) model: Option<ModelUpdater>,
     /// Open documents whose model update is waiting for edits to settle, and until when.
     pub(crate) model_due: FxHashMap<FileId, Instant>,
+    /// The model answers use, from the environment, `initializationOptions.llm` and
+    /// `.repolens.toml` (read at initialize).
+    pub(crate) llm: Option<LlmClient>,
 }
 
 impl Server {
@@ -145,6 +160,7 @@ impl Server {
             history: HistoryState::default(),
             model: None,
             model_due: FxHashMap::default(),
+            llm: None,
         }
     }
 
@@ -307,6 +323,10 @@ impl Server {
             analysis: self.host.snapshot(),
             encoding: self.encoding,
             client: self.client.clone(),
+            request: None,
+            sender: self.sender.clone(),
+            llm: self.llm.clone(),
+            answers_dir: self.answers_dir(),
         }
     }
 
@@ -323,6 +343,15 @@ impl Server {
             let _ = tasks.send(Task::Model(event));
         }));
         self.lifecycle = Lifecycle::Running;
+    }
+
+    /// Answers written for `repolens.ask` go next to the index cache (never into the workspace),
+    /// else under the system's temporary directory.
+    pub(crate) fn answers_dir(&self) -> PathBuf {
+        match self.config.index_cache(self.host.roots()) {
+            Some(cache) => cache.dir().join("answers"),
+            None => std::env::temp_dir().join("repolens-answers"),
+        }
     }
 
     /// Dispatches parked requests: all of them once the index is ready, else the overdue ones.

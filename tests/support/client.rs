@@ -21,6 +21,7 @@ pub struct TestServerBuilder {
     progress: bool,
     hierarchical: bool,
     watched_files: bool,
+    show_document: bool,
     cache_dir: Option<std::path::PathBuf>,
 }
 
@@ -33,6 +34,7 @@ impl Default for TestServerBuilder {
             progress: false,
             hierarchical: true,
             watched_files: false,
+            show_document: false,
             cache_dir: None,
         }
     }
@@ -72,6 +74,12 @@ impl TestServerBuilder {
         self
     }
 
+    /// Whether the client supports `window/showDocument`.
+    pub fn show_document(mut self, on: bool) -> Self {
+        self.show_document = on;
+        self
+    }
+
     pub fn hierarchical_symbols(mut self, on: bool) -> Self {
         self.hierarchical = on;
         self
@@ -95,13 +103,13 @@ impl TestServerBuilder {
             "rootUri": self.root_uri,
             "capabilities": {
                 "general": { "positionEncodings": self.encodings },
-                                "window": { "workDoneProgress": self.progress },
+                "window": { "workDoneProgress": self.progress, "showDocument": { "support": self.show_document } },
                 "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": self.watched_files } },
                 "textDocument": {
                     "documentSymbol": { "hierarchicalDocumentSymbolSupport": self.hierarchical }
                 }
             },
-                        "initializationOptions": options,
+            "initializationOptions": options,
             "clientInfo": { "name": "repolens-tests" }
         })
     }
