@@ -4,6 +4,7 @@
 
 pub mod ask;
 pub mod eval;
+pub mod fix;
 
 use std::{
     io::IsTerminal as _,
@@ -102,9 +103,12 @@ fn build_host(root: &Path, depth: ScanDepth, cold: bool) -> anyhow::Result<(Anal
     let sink = TerminalSink { interactive: std::io::stderr().is_terminal() };
     let never = AtomicBool::new(false);
     let load_from = if cold { None } else { cache.as_ref() };
-    let build =
+    let mut build =
         index_workspace(&roots, &DiscoverOptions::default(), &languages, load_from, depth, &sink, &never)
             .context("indexing was cancelled")?;
+    if cold && cache.is_some() {
+        build.cache = CacheState::Cold("ignored (--cold)".into());
+    }
     if sink.interactive {
         eprint!("\r\x1b[2K");
     }

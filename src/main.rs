@@ -97,6 +97,36 @@ enum Command {
         #[arg(long)]
         extractive: bool,
     },
+    /// Fix the code at FILE:LINE with a tested patch: candidates (a model's, when one is
+    /// configured) are tested in scratch copies and the winner's diff is printed with what was
+    /// tested. Files change only with --apply.
+    Fix {
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// The location, e.g. `pkg/stats.py:12` (relative to the root).
+        #[arg(value_name = "FILE:LINE")]
+        location: String,
+        /// What is wrong, in words (default: a bug in the function at that line).
+        #[arg(long)]
+        problem: Option<String>,
+        /// A test that must pass (pytest node id; repeatable), e.g. the one showing the bug.
+        #[arg(long = "test", value_name = "NODE_ID")]
+        tests: Vec<String>,
+        /// Rounds of generation and reflection at most.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Model samples per round.
+        #[arg(long, default_value_t = 3)]
+        samples: usize,
+        /// Do not run the whole suite for finalists.
+        #[arg(long)]
+        no_wider: bool,
+        /// Write the winner into the files (refused over uncommitted changes).
+        #[arg(long)]
+        apply: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure the engine on cases with known answers.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -164,6 +194,19 @@ fn main() -> ExitCode {
                 as_json: json,
                 limit,
                 extractive,
+            })
+        }
+        Some(Command::Fix { root, location, problem, tests, rounds, samples, no_wider, apply, json }) => {
+            repolens::cli::fix::fix(repolens::cli::fix::FixArgs {
+                root,
+                location,
+                problem,
+                tests,
+                rounds,
+                samples,
+                no_wider,
+                apply,
+                as_json: json,
             })
         }
         Some(Command::Eval(EvalCommand::Localize { cases, json })) => {

@@ -48,6 +48,12 @@ fn index_json(root: &std::path::Path, cache: &std::path::Path) -> Value {
 fn the_index_cache_is_reused_when_files_are_unchanged() {
     let fixture = workspace();
     let cache = tempfile::tempdir().unwrap();
+    // A coarse clock can give a file written just before and just after the cache was saved the
+    // same mtime. Simulate that deterministically, however slow this machine is: geometry.py's
+    // mtime stays ahead of every save, so the cache must not trust it and compares content.
+    let path = fixture.path("pkg/geometry.py");
+    let mtime = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    std::fs::File::options().write(true).open(&path).unwrap().set_modified(mtime).unwrap();
     let cold = index_json(fixture.root(), cache.path());
     assert_eq!(cold["cache"]["state"], "cold");
     let warm = index_json(fixture.root(), cache.path());
@@ -55,10 +61,8 @@ fn the_index_cache_is_reused_when_files_are_unchanged() {
     for key in ["files", "symbols", "references", "skipped", "graph"] {
         assert_eq!(warm[key], cold[key], "{key} differs between cold and warm");
     }
-    // A change that keeps the size and (as a coarse clock would) the mtime: only because that
-    // mtime is too close to when the cache was saved to be trusted does the content hash decide.
-    let path = fixture.path("pkg/geometry.py");
-    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    // A change that keeps the size and the mtime: only because that mtime is not safely older
+    // than the cache's save does the content hash decide.
     std::fs::write(&path, fixture.read("pkg/geometry.py").replace("area", "size")).unwrap();
     std::fs::File::options().write(true).open(&path).unwrap().set_modified(mtime).unwrap();
     let after = index_json(fixture.root(), cache.path());

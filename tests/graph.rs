@@ -93,6 +93,11 @@ def main():
     t2()
     unknown_function()
     return m.render()
+
+
+class Special(Model):
+    def go(self):
+        return self.describe()
 //- /tests/test_models.py
 from pkg.models import Model
 
@@ -113,6 +118,8 @@ fn edges_follow_python_name_resolution() {
         app.py:: -> pkg/__init__.py:: Imports
         app.py:: -> pkg/models.py::Model Imports
         app.py:: -> pkg/sub/tools.py::tool Imports x2
+        app.py::Special -> pkg/models.py::Model Inherits
+        app.py::Special.go -> pkg/base.py::Base.describe Calls
         app.py::main -> pkg/models.py::Model Calls
         app.py::main -> pkg/models.py::Model.render Calls (0.50)
         app.py::main -> pkg/models.py::Model.save Calls (0.50)
@@ -204,8 +211,10 @@ fn edited(base: &str, edits: &[(usize, u8)]) -> String {
         let indent: String = lines[i].chars().take_while(|c| c.is_whitespace()).collect();
         let body_indent =
             if lines[i].trim_end().ends_with(':') { format!("{indent}    ") } else { indent.clone() };
-        match op % 6 {
+        match op % 8 {
             0 => lines[i] = lines[i].replace("helper", "helper2").replace("tool", "tool2"),
+            6 => lines[i] = lines[i].replace("(Base)", "()").replace("class Base:", "class Base(Model):"),
+            7 => lines.insert(i + 1, format!("{indent}from .base import *")),
             1 => lines.insert(i + 1, format!("{body_indent}helper(1)")),
             2 => lines.insert(i + 1, format!("{body_indent}self.validate()")),
             3 => lines.insert(i + 1, format!("{indent}from .models import helper")),
@@ -223,7 +232,7 @@ proptest! {
 
     #[test]
     fn incremental_updates_equal_a_rebuild(
-        steps in prop::collection::vec((0usize..7, prop::collection::vec((0usize..40, 0u8..6), 1..4)), 1..8)
+        steps in prop::collection::vec((0usize..7, prop::collection::vec((0usize..40, 0u8..8), 1..4)), 1..8)
     ) {
         let mut current = files(PACKAGE);
         let mut graph = SymbolGraph::build(current.clone());
@@ -239,5 +248,42 @@ proptest! {
             let rebuilt = SymbolGraph::build(current.clone());
             prop_assert_eq!(graph.canonical_edges(), rebuilt.canonical_edges());
         }
+    }
+}
+
+/// Edits aimed at each way one file's resolution depends on another, each checked against a
+/// rebuild (random edits reach some of these only rarely).
+#[test]
+fn targeted_updates_equal_a_rebuild() {
+    let cases: [(&str, &str, &str); 6] = [
+        // A base class removed: `Special.go`'s `self.describe()` came through `Model`'s base.
+        ("pkg/models.py", "class Model(Base):", "class Model():"),
+        // A definition renamed that other files import and call.
+        ("pkg/models.py", "def helper(x):", "def helper_renamed(x):"),
+        // A re-export removed from a package `__init__`.
+        ("pkg/__init__.py", "from .models import Model, helper", "from .models import Model"),
+        // A wildcard import added.
+        ("pkg/base.py", "class Base:", "from .models import *\n\n\nclass Base:"),
+        // A method added where a by-name guess was the only candidate.
+        (
+            "pkg/base.py",
+            "    def describe(self):",
+            "    def render(self):\n        return 1\n\n    def describe(self):",
+        ),
+        // A method removed that `self.` calls resolved to through the base.
+        ("pkg/base.py", "    def validate(self):\n        return True\n", ""),
+    ];
+    for (path, from, to) in cases {
+        let mut current = files(PACKAGE);
+        let mut graph = SymbolGraph::build(current.clone());
+        let slot = current.iter().position(|(_, p, _)| p == path).unwrap();
+        let original =
+            PACKAGE.split("//- /").find(|c| c.starts_with(path)).unwrap().split_once('\n').unwrap().1;
+        assert!(original.contains(from), "{path} has no {from:?}");
+        let summary = summarize(&original.replace(from, to));
+        let (file, rel, _) = current[slot].clone();
+        graph.update_file(file, rel.clone(), summary.clone());
+        current[slot] = (file, rel, summary);
+        assert_eq!(render(&graph), render(&SymbolGraph::build(current)), "after {path}: {from:?} -> {to:?}");
     }
 }

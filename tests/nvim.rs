@@ -114,3 +114,39 @@ class Square:
         );
     }
 }
+
+#[test]
+fn the_neovim_plugin_starts_the_server_and_adds_its_commands() {
+    let fixture = write_fixture(
+        "//- /.git/HEAD
+ref: refs/heads/main
+//- /shop/cart.py
+class Cart:
+    def total(self):
+        return 0
+",
+    );
+    let plugin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("editors/nvim");
+    for nvim in neovims() {
+        let result = run_script(
+            &nvim,
+            "plugin.lua",
+            &[
+                ("REPOLENS_FILE", fixture.path("shop/cart.py").display().to_string()),
+                ("REPOLENS_PLUGIN", plugin.display().to_string()),
+            ],
+        );
+        let who = nvim.display();
+        assert_eq!(result["errors"], serde_json::json!([]), "{who}: {result}");
+        assert_eq!(result["status"]["files"], 1, "{who}: {result}");
+        let roots = result["status"]["roots"].as_array().unwrap();
+        assert_eq!(roots.len(), 1, "{who}: {result}");
+        assert!(
+            roots[0].as_str().unwrap().ends_with(fixture.root().file_name().unwrap().to_str().unwrap()),
+            "{who}: the root is the folder with .git: {result}"
+        );
+        for command in ["RepolensAsk", "RepolensRisk", "RepolensFix", "RepolensStatus"] {
+            assert_eq!(result["commands"][command], true, "{who}: {command} missing");
+        }
+    }
+}

@@ -6,7 +6,7 @@
 //! read lock for the length of a query; the model thread takes the write lock only to apply a
 //! prepared change (a full build is made off-lock and swapped in). Search readers hold a tantivy
 //! snapshot, replaced after each commit. Updates queue on a channel and are coalesced per file,
-//! so a burst of edits costs one update. The thread runs at lower priority: a cold search build
+//! so a burst of edits costs one update. Full builds run at lower priority: a cold search build
 //! is seconds of CPU that must not compete with requests.
 //!
 //! The search index lives in the cache directory next to a manifest (path → hash of the text
@@ -112,7 +112,6 @@ impl ModelUpdater {
     ) -> Self {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let spawned = thread::Builder::new().name("repolens-model".into()).spawn(move || {
-            crate::stdx::lower_thread_priority();
             ModelThread {
                 model,
                 config,
@@ -178,7 +177,20 @@ impl ModelThread {
             }
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 if let Some(files) = rebuild {
-                    self.rebuild(files);
+                    // A cold build is seconds of CPU that must yield to requests; edits that
+                    // follow are small and should not wait behind other work, so only the
+                    // rebuild runs at lower priority (a thread cannot raise its priority back).
+                    std::thread::scope(|scope| {
+                        let spawned = thread::Builder::new()
+                            .name("repolens-model-build".into())
+                            .spawn_scoped(scope, || {
+                                crate::stdx::lower_thread_priority();
+                                self.rebuild(files);
+                            });
+                        if let Err(err) = spawned {
+                            tracing::error!("cannot start the model build: {err}");
+                        }
+                    });
                 }
                 if !order.is_empty() {
                     self.update(&order, &mut pending);
@@ -201,10 +213,7 @@ impl ModelThread {
     }
 
     fn text_of(&self, source: &FileSource) -> Option<String> {
-        match source {
-            FileSource::Disk(path, _) => read_source(path, self.config.max_file_size).ok(),
-            FileSource::Open(doc) => Some(doc.document.text()),
-        }
+        text_of(source, self.config.max_file_size)
     }
 
     fn rebuild(&mut self, files: Vec<ModelFile>) {
@@ -263,41 +272,38 @@ impl ModelThread {
         if self.search.as_ref().is_some_and(|s| s.num_chunks() == 0) {
             self.manifest.clear();
         }
-        let mut changed: Vec<(String, Vec<Chunk>)> = Vec::new();
-        let mut seen = rustc_hash::FxHashSet::default();
-        for file in files {
-            let Some(summary) = summary_of.get(&file.file) else { continue };
-            let Some(text) = self.text_of(&file.source) else { continue };
-            seen.insert(file.rel_path.clone());
+        // Files are read, hashed and chunked one at a time as the writer pulls them, so a cold
+        // build never holds every file's chunks at once (tens of megabytes on Django).
+        let mut manifest = std::mem::take(&mut self.manifest);
+        let seen: rustc_hash::FxHashSet<&str> = files.iter().map(|f| f.rel_path.as_str()).collect();
+        let gone: Vec<String> = manifest.keys().filter(|p| !seen.contains(p.as_str())).cloned().collect();
+        let mut reindexed = 0;
+        let changed = files.iter().filter_map(|file| {
+            let summary = summary_of.get(&file.file)?;
+            let text = text_of(&file.source, self.config.max_file_size)?;
             let hash = xxhash_rust::xxh3::xxh3_64(text.as_bytes());
-            if self.manifest.get(&file.rel_path) == Some(&hash) {
-                continue;
+            if manifest.get(&file.rel_path) == Some(&hash) {
+                return None;
             }
-            self.manifest.insert(file.rel_path.clone(), hash);
-            changed.push((
-                file.rel_path.clone(),
-                chunks_for_file(&file.rel_path, &module_of(&file.rel_path), summary, &text),
-            ));
-        }
-        let gone: Vec<String> = self.manifest.keys().filter(|p| !seen.contains(*p)).cloned().collect();
-        let reindexed = changed.len();
+            manifest.insert(file.rel_path.clone(), hash);
+            reindexed += 1;
+            let chunks = chunks_for_file(&file.rel_path, &module_of(&file.rel_path), summary, &text);
+            Some((file.rel_path.clone(), chunks))
+        });
         let index = self.search.as_mut().expect("opened above");
         let result = (|| -> crate::search::SearchResult<()> {
             for path in &gone {
                 index.remove_file(path)?;
             }
-            if changed.len() > 64 {
-                index.bulk_index(changed, &BulkOptions::default(), &AtomicBool::new(false))?;
-            } else {
-                for (path, chunks) in &changed {
-                    index.replace_file(path, chunks)?;
-                }
-            }
+            // One writer for all: replacing files one by one would cost a commit's worth of
+            // segment work per file; bulk indexing of an unchanged set indexes nothing.
+            index.bulk_index(changed, &BulkOptions::default(), &AtomicBool::new(false))?;
             index.commit()
         })();
         for path in &gone {
-            self.manifest.remove(path);
+            manifest.remove(path);
         }
+        self.manifest = manifest;
         match result {
             Ok(()) => self.after_commit(),
             Err(err) => {
@@ -375,6 +381,14 @@ impl ModelThread {
             }
         }
         (self.events)(ModelEvent::Updated { files: order.len(), stats, elapsed: started.elapsed() });
+    }
+}
+
+/// The current text of a file: the open document's, else what is on disk.
+fn text_of(source: &FileSource, max_file_size: u64) -> Option<String> {
+    match source {
+        FileSource::Disk(path, _) => read_source(path, max_file_size).ok(),
+        FileSource::Open(doc) => Some(doc.document.text()),
     }
 }
 

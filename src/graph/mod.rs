@@ -82,6 +82,8 @@ struct FileEntry {
     symbol_nodes: Vec<NodeIx>,
     /// Edges made by resolving this file's references and imports (not `contains`).
     resolved_edges: Vec<(EdgeIx, NodeIx, NodeIx)>,
+    /// The file's own `contains` edges.
+    contains_edges: Vec<(EdgeIx, NodeIx, NodeIx)>,
     deps: Deps,
     scope: resolve::ScopeTable,
 }
@@ -89,8 +91,11 @@ struct FileEntry {
 /// What resolving one file looked at, so that a change there re-resolves it.
 #[derive(Clone, Default, Debug)]
 struct Deps {
-    files: FxHashSet<FileId>,
+    /// Names looked up in other files (found or not): a symbol or import binding name, or
+    /// `bases:<Class>` for a class's base list.
+    names_in: FxHashSet<(FileId, Box<str>)>,
     modules: FxHashSet<String>,
+    /// Names looked up by name across the repository (by-name guesses).
     names: FxHashSet<Box<str>>,
 }
 
@@ -104,6 +109,9 @@ pub struct SymbolGraph {
     globals_by_name: FxHashMap<Box<str>, Vec<NodeIx>>,
     /// Methods and fields by name, for guesses at `obj.name` with an unknown `obj`.
     members_by_name: FxHashMap<Box<str>, Vec<NodeIx>>,
+    /// Who looked up which name in which file.
+    name_in_dependents: FxHashMap<(FileId, Box<str>), FxHashSet<FileId>>,
+    /// Who looked up anything in a file (for changes that can affect any name: wildcard imports).
     file_dependents: FxHashMap<FileId, FxHashSet<FileId>>,
     module_dependents: FxHashMap<String, FxHashSet<FileId>>,
     name_dependents: FxHashMap<Box<str>, FxHashSet<FileId>>,
@@ -128,7 +136,7 @@ impl SymbolGraph {
             }
         }
         for (file, rel_path, summary) in files {
-            graph.add_file_nodes(file, rel_path, summary);
+            graph.replace_file_nodes(file, rel_path, summary);
         }
         let ids: Vec<FileId> = graph.sorted_files();
         for file in ids {
@@ -151,32 +159,27 @@ impl SymbolGraph {
             // Package structure changed: module names of other files change with it.
             return self.rebuild_with(Some((file, rel_path, summary)), None);
         }
-        if let Some(entry) = self.files.get_mut(&file)
-            && entry.rel_path == rel_path
-            && interface(&entry.summary) == interface(&summary)
-        {
-            // Same symbols, imports and bases: nothing another file resolved through this one
-            // can change, and symbol `i` is still node `i`. Only this file's own edges move.
-            entry.scope = resolve::ScopeTable::new(&summary);
-            entry.summary = summary;
-            self.clear_resolution(file);
-            self.resolve_file(file);
-            return UpdateStats { resolved_files: 1, rebuilt: false };
-        }
         let old_summary = self
             .files
             .get(&file)
             .map_or_else(|| Arc::new(FileSummary::empty(summary.language)), |e| e.summary.clone());
-        let mut module_keys =
-            self.files.get(&file).map(|e| module_keys_of(&e.rel_path, &e.module_names)).unwrap_or_default();
-        module_keys.extend(module_keys_of(&rel_path, &modules::dotted_names(&rel_path, &self.package_dirs)));
+        // Module names only change when the file is new or moved; which file answers to a
+        // module name does not depend on the file's content.
+        let mut module_keys = Vec::new();
+        if self.files.get(&file).is_none_or(|e| e.rel_path != rel_path) {
+            if let Some(e) = self.files.get(&file) {
+                module_keys = module_keys_of(&e.rel_path, &e.module_names);
+            }
+            module_keys
+                .extend(module_keys_of(&rel_path, &modules::dotted_names(&rel_path, &self.package_dirs)));
+        }
         let mut affected = self.dependents_of(file, &old_summary, &summary, &module_keys);
         affected.remove(&file);
         for &dependent in &affected {
             self.clear_resolution(dependent);
         }
-        self.remove_file_nodes(file);
-        self.add_file_nodes(file, rel_path, summary);
+        self.clear_resolution(file);
+        self.replace_file_nodes(file, rel_path, summary);
         self.resolve_file(file);
         let mut affected: Vec<FileId> = affected.into_iter().collect();
         affected.sort();
@@ -224,8 +227,9 @@ impl SymbolGraph {
         UpdateStats { resolved_files: self.files.len(), rebuilt: true }
     }
 
-    /// Files whose resolution looked at `file`, at one of its `module_keys`, or at by-name
-    /// entries whose candidate sets change when the file's definitions go from `old` to `new`.
+    /// Files whose resolution could change when `file` goes from `old` to `new`: those that
+    /// looked up a name whose meaning there changed (or anything there, after a wildcard import
+    /// changed), one of its `module_keys`, or by-name guesses whose candidates changed.
     fn dependents_of(
         &self,
         file: FileId,
@@ -233,7 +237,14 @@ impl SymbolGraph {
         new: &FileSummary,
         module_keys: &[String],
     ) -> FxHashSet<FileId> {
-        let mut affected: FxHashSet<FileId> = self.file_dependents.get(&file).cloned().unwrap_or_default();
+        let mut affected = FxHashSet::default();
+        let (changed, any) = changed_keys(old, new);
+        if any {
+            affected.extend(self.file_dependents.get(&file).into_iter().flatten().copied());
+        }
+        for key in &changed {
+            affected.extend(self.name_in_dependents.get(&(file, key.clone())).into_iter().flatten().copied());
+        }
         for name in module_keys {
             affected.extend(self.module_dependents.get(name).into_iter().flatten().copied());
         }
@@ -244,11 +255,14 @@ impl SymbolGraph {
             (&self.members_by_name, &old_members, &new_members),
         ] {
             for name in old_counts.keys().chain(new_counts.keys()) {
+                let (was, is) =
+                    (old_counts.get(name).copied().unwrap_or(0), new_counts.get(name).copied().unwrap_or(0));
+                if was == is {
+                    continue; // the same definitions keep their nodes: guesses stay valid
+                }
                 let before = map.get(name).map_or(0, Vec::len);
-                let after = before + new_counts.get(name).copied().unwrap_or(0)
-                    - old_counts.get(name).copied().unwrap_or(0).min(before);
-                // The file's nodes are replaced, so guesses pointing at them must be redrawn —
-                // unless the name has too many definitions to yield guesses before and after.
+                let after = before + is - was.min(before);
+                // Unless the name has too many definitions to yield guesses before and after.
                 if before <= MAX_BY_NAME_CANDIDATES || after <= MAX_BY_NAME_CANDIDATES {
                     affected.extend(self.name_dependents.get(name).into_iter().flatten().copied());
                 }
@@ -263,28 +277,74 @@ impl SymbolGraph {
         ids
     }
 
-    fn add_file_nodes(&mut self, file: FileId, rel_path: String, summary: Arc<FileSummary>) {
-        let module_node = self.graph.add_node(Node { file, symbol: None, kind: NodeKind::Module });
-        let mut symbol_nodes = Vec::with_capacity(summary.symbols.len());
-        for (idx, symbol) in summary.symbols.iter().enumerate() {
-            let node =
-                self.graph.add_node(Node { file, symbol: Some(idx as u32), kind: node_kind(symbol.kind) });
-            let parent = symbol.parent.map_or(module_node, |p| symbol_nodes[p as usize]);
-            self.graph.add_edge(parent, node, Edge { kind: EdgeKind::Contains, confidence: 1.0, count: 1 });
-            let by_name = match by_name_class(symbol.kind, symbol.parent.is_some()) {
-                Some(true) => Some(&mut self.globals_by_name),
-                Some(false) => Some(&mut self.members_by_name),
-                None => None,
-            };
-            if let Some(map) = by_name {
-                map.entry(symbol.name.clone()).or_default().push(node);
+    /// Gives `file` the nodes of `summary`, keeping the node of every symbol that survives
+    /// (same qualified name and kind, in order), so that edges other files made into it stay.
+    fn replace_file_nodes(&mut self, file: FileId, rel_path: String, summary: Arc<FileSummary>) {
+        let old = self.files.remove(&file);
+        let mut reusable: FxHashMap<(String, NodeKind), std::collections::VecDeque<NodeIx>> =
+            FxHashMap::default();
+        let module_node = match &old {
+            Some(old) => {
+                for (edge, from, to) in &old.contains_edges {
+                    self.graph.remove_edge_between(*edge, *from, *to);
+                }
+                for (idx, &node) in old.symbol_nodes.iter().enumerate() {
+                    let key = (old.summary.qualified_name(idx), node_kind(old.summary.symbols[idx].kind));
+                    reusable.entry(key).or_default().push_back(node);
+                }
+                self.modules.remove(file, &old.rel_path, &old.module_names);
+                old.module_node
             }
+            None => self.graph.add_node(Node { file, symbol: None, kind: NodeKind::Module }),
+        };
+        let mut symbol_nodes = Vec::with_capacity(summary.symbols.len());
+        let mut contains_edges = Vec::with_capacity(summary.symbols.len());
+        for (idx, symbol) in summary.symbols.iter().enumerate() {
+            let kind = node_kind(symbol.kind);
+            let kept =
+                reusable.get_mut(&(summary.qualified_name(idx), kind)).and_then(|nodes| nodes.pop_front());
+            let node = match kept {
+                Some(node) => {
+                    if let Some(weight) = self.graph.node_mut(node) {
+                        weight.symbol = Some(idx as u32);
+                    }
+                    node
+                }
+                None => {
+                    let node = self.graph.add_node(Node { file, symbol: Some(idx as u32), kind });
+                    let by_name = match by_name_class(symbol.kind, symbol.parent.is_some()) {
+                        Some(true) => Some(&mut self.globals_by_name),
+                        Some(false) => Some(&mut self.members_by_name),
+                        None => None,
+                    };
+                    if let Some(map) = by_name {
+                        map.entry(symbol.name.clone()).or_default().push(node);
+                    }
+                    node
+                }
+            };
+            let parent = symbol.parent.map_or(module_node, |p| symbol_nodes[p as usize]);
+            let edge = self.graph.add_edge(
+                parent,
+                node,
+                Edge { kind: EdgeKind::Contains, confidence: 1.0, count: 1 },
+            );
+            contains_edges.push((edge, parent, node));
             symbol_nodes.push(node);
+        }
+        // Symbols that did not survive lose their nodes (and every edge into them).
+        if let Some(old) = &old {
+            for nodes in reusable.into_values() {
+                for node in nodes {
+                    self.forget_node(node, old);
+                }
+            }
         }
         let module_names = modules::dotted_names(&rel_path, &self.package_dirs);
         self.modules.insert(file, &rel_path, &module_names);
         let is_test = modules::is_test_path(&rel_path);
-        let summary_for_scope = summary.clone();
+        let scope = resolve::ScopeTable::new(&summary);
+        let (resolved_edges, deps) = old.map(|o| (o.resolved_edges, o.deps)).unwrap_or_default();
         self.files.insert(
             file,
             FileEntry {
@@ -294,19 +354,18 @@ impl SymbolGraph {
                 module_names,
                 module_node,
                 symbol_nodes,
-                resolved_edges: Vec::new(),
-                deps: Deps::default(),
-                scope: resolve::ScopeTable::new(&summary_for_scope),
+                resolved_edges,
+                contains_edges,
+                deps,
+                scope,
             },
         );
     }
 
-    fn remove_file_nodes(&mut self, file: FileId) {
-        self.clear_resolution(file);
-        let Some(entry) = self.files.remove(&file) else { return };
-        self.modules.remove(file, &entry.rel_path, &entry.module_names);
-        for (idx, &node) in entry.symbol_nodes.iter().enumerate() {
-            let name = &entry.summary.symbols[idx].name;
+    /// Removes a symbol node of `old` from the store and the by-name maps.
+    fn forget_node(&mut self, node: NodeIx, old: &FileEntry) {
+        if let Some(idx) = self.graph.node(node).and_then(|n| n.symbol) {
+            let name = &old.summary.symbols[idx as usize].name;
             for map in [&mut self.globals_by_name, &mut self.members_by_name] {
                 if let Some(nodes) = map.get_mut(name) {
                     nodes.retain(|&n| n != node);
@@ -315,7 +374,16 @@ impl SymbolGraph {
                     }
                 }
             }
-            self.graph.remove_node(node);
+        }
+        self.graph.remove_node(node);
+    }
+
+    fn remove_file_nodes(&mut self, file: FileId) {
+        self.clear_resolution(file);
+        let Some(entry) = self.files.remove(&file) else { return };
+        self.modules.remove(file, &entry.rel_path, &entry.module_names);
+        for &node in &entry.symbol_nodes {
+            self.forget_node(node, &entry);
         }
         self.graph.remove_node(entry.module_node);
         self.file_dependents.remove(&file);
@@ -328,8 +396,11 @@ impl SymbolGraph {
             self.graph.remove_edge_between(edge, from, to);
         }
         let deps = std::mem::take(&mut entry.deps);
-        for consulted in deps.files {
-            if let Some(set) = self.file_dependents.get_mut(&consulted) {
+        for key in deps.names_in {
+            if let Some(set) = self.file_dependents.get_mut(&key.0) {
+                set.remove(&file);
+            }
+            if let Some(set) = self.name_in_dependents.get_mut(&key) {
                 set.remove(&file);
             }
         }
@@ -351,10 +422,9 @@ impl SymbolGraph {
         for ((from, to, kind), (confidence, count)) in edges {
             made.push((self.graph.add_edge(from, to, Edge { kind, confidence, count }), from, to));
         }
-        for &consulted in &deps.files {
-            if consulted != file {
-                self.file_dependents.entry(consulted).or_default().insert(file);
-            }
+        for key in &deps.names_in {
+            self.file_dependents.entry(key.0).or_default().insert(file);
+            self.name_in_dependents.entry(key.clone()).or_default().insert(file);
         }
         for module in &deps.modules {
             self.module_dependents.entry(module.clone()).or_default().insert(file);
@@ -505,26 +575,70 @@ fn by_name_counts(summary: &FileSummary) -> (FxHashMap<Box<str>, usize>, FxHashM
     (globals, members)
 }
 
-/// What other files can see of a file: every symbol's qualified name and kind (in order, so
-/// equal interfaces mean symbol `i` is the same symbol), module-level imports (re-exports), and
-/// the bases of its classes (inherited members). Bodies are not part of it.
-fn interface(summary: &FileSummary) -> Vec<String> {
-    let mut out: Vec<String> = (0..summary.symbols.len())
-        .map(|i| format!("{:?} {}", summary.symbols[i].kind, summary.qualified_name(i)))
-        .collect();
-    out.extend(
-        summary
-            .imports
+/// What changed, between two versions of a file, in what other files can look up there: names
+/// of symbols added or removed (by qualified name and kind), names bound by imports that
+/// changed, and `bases:<Class>` for classes whose bases changed. The flag is set when a wildcard
+/// import changed, which can change the meaning of any name.
+fn changed_keys(old: &FileSummary, new: &FileSummary) -> (FxHashSet<Box<str>>, bool) {
+    let mut changed: FxHashSet<Box<str>> = FxHashSet::default();
+    let symbols = |s: &FileSummary| -> FxHashMap<(String, SymbolKind), usize> {
+        let mut counts = FxHashMap::default();
+        for idx in 0..s.symbols.len() {
+            *counts.entry((s.qualified_name(idx), s.symbols[idx].kind)).or_default() += 1;
+        }
+        counts
+    };
+    let (old_symbols, new_symbols) = (symbols(old), symbols(new));
+    for (key, n) in old_symbols.iter().chain(new_symbols.iter()) {
+        let other = if old_symbols.get(key) == Some(n) { new_symbols.get(key) } else { old_symbols.get(key) };
+        if other != Some(n) {
+            let name = key.0.rsplit('.').next().unwrap_or(&key.0);
+            changed.insert(name.into());
+            if key.1 == SymbolKind::Class {
+                changed.insert(format!("bases:{}", key.0).into());
+            }
+        }
+    }
+    // An import as what it binds where: (scope, bound name, what it denotes). `None` as the
+    // bound name stands for a wildcard import.
+    type ImportKey = (Option<String>, Option<Box<str>>, (u8, Box<str>, Option<Box<str>>));
+    let imports = |s: &FileSummary| -> FxHashSet<ImportKey> {
+        s.imports
             .iter()
-            .filter(|i| i.container.is_none())
-            .map(|i| format!("import {} {} {:?} {:?} {}", i.level, i.module, i.name, i.alias, i.wildcard)),
-    );
-    out.extend(
-        summary
-            .references
-            .iter()
-            .filter(|r| r.kind == crate::syntax::ReferenceKind::Class)
-            .map(|r| format!("base {:?} {:?} {}", r.container, r.receiver, r.name)),
-    );
-    out
+            .map(|i| {
+                let scope = i.container.map(|c| s.qualified_name(c as usize));
+                (scope, i.bound_name().map(Into::into), (i.level, i.module.clone(), i.name.clone()))
+            })
+            .collect()
+    };
+    let (old_imports, new_imports) = (imports(old), imports(new));
+    let mut any = false;
+    for (_, bound, _) in old_imports.symmetric_difference(&new_imports) {
+        match bound {
+            Some(name) => {
+                changed.insert(name.clone());
+            }
+            None => any = true,
+        }
+    }
+    // Each class's base expressions, as (receiver, name) pairs.
+    type BasesByClass = FxHashMap<String, Vec<(Option<Box<str>>, Box<str>)>>;
+    let bases = |s: &FileSummary| -> BasesByClass {
+        let mut out: FxHashMap<String, Vec<_>> = FxHashMap::default();
+        for r in s.references.iter().filter(|r| r.kind == crate::syntax::ReferenceKind::Class) {
+            if let Some(class) = r.container {
+                out.entry(s.qualified_name(class as usize))
+                    .or_default()
+                    .push((r.receiver.clone(), r.name.clone()));
+            }
+        }
+        out
+    };
+    let (old_bases, new_bases) = (bases(old), bases(new));
+    for class in old_bases.keys().chain(new_bases.keys()) {
+        if old_bases.get(class) != new_bases.get(class) {
+            changed.insert(format!("bases:{class}").into());
+        }
+    }
+    (changed, any)
 }

@@ -178,9 +178,10 @@ impl Resolver<'_> {
         }
     }
 
-    fn consult(&mut self, file: FileId) {
+    /// Records that resolving looked `key` up in `file` (whether it was found or not).
+    fn consult(&mut self, file: FileId, key: &str) {
         if file != self.file {
-            self.deps.files.insert(file);
+            self.deps.names_in.insert((file, key.into()));
         }
     }
 
@@ -240,7 +241,7 @@ impl Resolver<'_> {
         if depth > MAX_DEPTH {
             return Lookup::Unknown;
         }
-        self.consult(module);
+        self.consult(module, name);
         let graph = self.graph;
         let Some(entry) = graph.files.get(&module) else { return Lookup::Unknown };
         if let Some(idx) = entry.scope.child(None, name) {
@@ -281,7 +282,7 @@ impl Resolver<'_> {
         if depth > MAX_DEPTH {
             return Lookup::Unknown;
         }
-        self.consult(file);
+        self.consult(file, name);
         let graph = self.graph;
         let Some(entry) = graph.files.get(&file) else { return Lookup::Unknown };
         let summary = entry.summary.clone();
@@ -403,7 +404,7 @@ impl Resolver<'_> {
         if depth > MAX_DEPTH {
             return Lookup::Unknown;
         }
-        self.consult(file);
+        self.consult(file, name);
         let graph = self.graph;
         let Some(entry) = graph.files.get(&file) else { return Lookup::Unknown };
         if let Some(idx) = entry.scope.child(Some(class), name) {
@@ -431,6 +432,7 @@ impl Resolver<'_> {
         let graph = self.graph;
         let Some(entry) = graph.files.get(&file) else { return Lookup::Unknown };
         let summary = entry.summary.clone();
+        self.consult(file, &format!("bases:{}", summary.qualified_name(class as usize)));
         let outer = summary.symbols[class as usize].parent;
         let mut bases = Vec::new();
         let mut external = false;

@@ -148,6 +148,10 @@ impl<N, E> Store<N, E> {
         self.node_count -= 1;
     }
 
+    pub fn node_mut(&mut self, id: NodeIx) -> Option<&mut N> {
+        self.nodes.get_mut(id.0 as usize)?.as_mut()
+    }
+
     pub fn node(&self, id: NodeIx) -> Option<&N> {
         self.nodes.get(id.0 as usize)?.as_ref()
     }

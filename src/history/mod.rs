@@ -192,6 +192,46 @@ pub fn head(root: &Path, options: &HistoryOptions) -> Result<Option<Head>, Histo
     feature_off_is_none(options.open(root).and_then(|git| resolve(&git, options.as_of.as_deref())))
 }
 
+/// Which of `paths` (absolute, inside the repository's work tree) differ from HEAD: modified,
+/// staged, or untracked. `Ok(None)` when there is no git, no repository or no commit — the
+/// caller cannot tell, and says so.
+pub fn uncommitted(
+    root: &Path,
+    paths: &[PathBuf],
+    options: &HistoryOptions,
+) -> Result<Option<Vec<PathBuf>>, HistoryError> {
+    let changed = options.open(root).and_then(|git| {
+        let workdir = git.workdir().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf());
+        // Commands run with `--git-dir` from an unrelated directory: name the work tree, and
+        // the paths relative to its top.
+        let mut args: Vec<std::ffi::OsString> = vec![format!("--work-tree={}", workdir.display()).into()];
+        args.extend(
+            ["-c", "core.quotePath=false", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--"]
+                .map(std::ffi::OsString::from),
+        );
+        for path in paths {
+            let rel = path.strip_prefix(&workdir).unwrap_or(path);
+            args.push(format!(":(top,literal){}", rel.display()).into());
+        }
+        let out = git.output(&args)?;
+        // Entries are `XY path\0`, a rename adding `orig\0`: the path is what counts.
+        let mut changed = Vec::new();
+        let mut fields = out.split(|&b| b == 0).filter(|f| !f.is_empty());
+        while let Some(entry) = fields.next() {
+            if entry.len() < 4 {
+                continue;
+            }
+            let status = &entry[..2];
+            changed.push(workdir.join(String::from_utf8_lossy(&entry[3..]).as_ref()));
+            if status[0] == b'R' || status[0] == b'C' {
+                fields.next();
+            }
+        }
+        Ok(changed)
+    });
+    feature_off_is_none(changed)
+}
+
 /// History of one repository: its facts and the aggregates computed from them.
 #[derive(Clone, Debug)]
 pub struct History {

@@ -17,6 +17,6 @@ pub use imports::{Import, ImportsQuery};
 pub use incremental::{changed_spans, merge_imports, merge_tags};
 pub use languages::{Language, LanguageId, Languages, QueryFile, QueryOverride};
 pub use outline::quick_outline;
-pub use parse::{ParseBudget, SyntaxTree, input_edit, parse_rope, parse_text};
+pub use parse::{ParseBudget, SyntaxTree, count_syntax_errors, input_edit, parse_rope, parse_text};
 pub use summary::{FileSummary, Reference, SummaryDetail, Symbol, SymbolKind};
 pub use tags::{DefinitionKind, ReferenceKind, Tag, TagKind, TagsQuery};

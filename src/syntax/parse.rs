@@ -104,3 +104,36 @@ pub fn input_edit(edit: &Edit) -> InputEdit {
         new_end_position: point(edit.new_end_point),
     }
 }
+
+/// How many syntax errors a parse of `text` has (error and missing nodes), and the byte offset
+/// of the first; `None` if the parse did not finish within the default budget.
+pub fn count_syntax_errors(language: LanguageId, text: &str) -> Option<(usize, Option<usize>)> {
+    let mut parser = Parser::new();
+    parser.set_language(&language.grammar()).ok()?;
+    let deadline = Instant::now() + ParseBudget::default().timeout;
+    let mut should_stop = |_: &tree_sitter::ParseState| Instant::now() > deadline;
+    let options = tree_sitter::ParseOptions::new().progress_callback(&mut should_stop);
+    let bytes = text.as_bytes();
+    let tree =
+        parser.parse_with_options(&mut |i, _| bytes.get(i..).unwrap_or_default(), None, Some(options))?;
+    let (mut count, mut first) = (0, None);
+    let mut cursor = tree.walk();
+    // Pre-order walk; an error node's subtree counts once.
+    'walk: loop {
+        let node = cursor.node();
+        let is_error = node.is_error() || node.is_missing();
+        if is_error {
+            count += 1;
+            first.get_or_insert(node.start_byte());
+        }
+        if !is_error && node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
+    Some((count, first))
+}

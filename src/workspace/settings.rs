@@ -1,16 +1,13 @@
-//! The workspace's own settings file, `.repolens.toml` at a root, and the answers written for
-//! clients that show documents instead of custom responses.
-//!
-//! Only the `[llm]` table is read today (see `llm::LlmSettings` for its keys); unknown tables
-//! and keys are ignored so that newer files never break older servers.
+//! The model settings of the workspace's `.repolens.toml` (its `[llm]` table, read through
+//! [`super::RepolensToml`]), and the answers written for clients that show documents instead of
+//! custom responses.
 
 use std::path::{Path, PathBuf};
 
+use super::RepolensToml;
 use crate::llm::LlmSettings;
 
-pub const SETTINGS_FILE: &str = ".repolens.toml";
-
-/// What `.repolens.toml` says, and where it was read from.
+/// What `.repolens.toml` says about the model, and where it was read from.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkspaceSettings {
     pub path: Option<PathBuf>,
@@ -21,23 +18,19 @@ pub struct WorkspaceSettings {
 /// with a warning (the returned settings name it, without values).
 pub fn workspace_settings(roots: &[PathBuf]) -> WorkspaceSettings {
     for root in roots {
-        let path = root.join(SETTINGS_FILE);
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
-        return match parse_settings(&text) {
-            Ok(llm) => WorkspaceSettings { path: Some(path), llm },
+        let path = root.join(RepolensToml::FILE_NAME);
+        if !path.exists() {
+            continue;
+        }
+        return match RepolensToml::load(root) {
+            Ok(settings) => WorkspaceSettings { path: Some(path), llm: settings.llm },
             Err(err) => {
-                tracing::warn!("ignoring {}: {err}", path.display());
+                tracing::warn!("ignoring the model settings: {err}");
                 WorkspaceSettings { path: Some(path), llm: None }
             }
         };
     }
     WorkspaceSettings::default()
-}
-
-fn parse_settings(text: &str) -> Result<Option<LlmSettings>, String> {
-    let table: toml::Table = text.parse().map_err(|err: toml::de::Error| err.message().to_owned())?;
-    let Some(llm) = table.get("llm") else { return Ok(None) };
-    llm.clone().try_into::<LlmSettings>().map(Some).map_err(|err| format!("[llm]: {}", err.message()))
 }
 
 /// Writes an answer document under `dir` (created if needed) and returns its path. The name is
@@ -70,16 +63,29 @@ pub fn write_answer(dir: &Path, question: &str, markdown: &str) -> std::io::Resu
 mod tests {
     use super::*;
 
+    fn parse_llm(text: &str) -> Result<Option<LlmSettings>, String> {
+        RepolensToml::parse(text).map(|settings| settings.llm)
+    }
+
     #[test]
     fn llm_table_is_read_in_snake_case() {
-        let llm = parse_settings("[llm]\nbase_url = \"http://127.0.0.1:8080/v1\"\nmodel = \"m\"\nmax_tokens = 9\n\n[other]\nx = 1\n")
+        let llm = parse_llm("[llm]\nbase_url = \"http://127.0.0.1:8080/v1\"\nmodel = \"m\"\nmax_tokens = 9\n\n[other]\nx = 1\n")
             .unwrap()
             .unwrap();
         assert_eq!(llm.base_url.as_deref(), Some("http://127.0.0.1:8080/v1"));
         assert_eq!(llm.max_tokens, Some(9));
-        assert_eq!(parse_settings("[risk]\nx = 1\n").unwrap(), None);
-        assert!(parse_settings("[llm\n").is_err());
-        assert!(parse_settings("[llm]\nmax_tokens = \"many\"\n").is_err());
+        assert_eq!(parse_llm("[risk]\nx = 1\n").unwrap(), None);
+        assert!(parse_llm("[llm\n").is_err());
+        assert!(parse_llm("[llm]\nmax_tokens = \"many\"\n").is_err());
+    }
+
+    #[test]
+    fn a_broken_file_means_no_model_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".repolens.toml"), "[llm]\nmodel = 3\n").unwrap();
+        let settings = workspace_settings(&[dir.path().to_path_buf()]);
+        assert_eq!(settings.llm, None);
+        assert_eq!(settings.path, Some(dir.path().join(".repolens.toml")));
     }
 
     #[test]
