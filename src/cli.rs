@@ -2,6 +2,7 @@
 //! the server. This module (and `main.rs`) are the only code that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // printing is this module's job
 
+pub mod ask;
 pub mod eval;
 pub mod fix;
 mod risks;

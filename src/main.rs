@@ -98,6 +98,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Answer a question about a repository, citing the code (extractive without a model).
+    Ask {
+        /// The question, e.g. "where are passwords hashed?" or a whole traceback.
+        question: String,
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Print one JSON object (answer, citations, mode, unverified) instead of Markdown.
+        #[arg(long)]
+        json: bool,
+        /// At most this many locations (default 5).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Never use a model, even if one is configured.
+        #[arg(long)]
+        extractive: bool,
+    },
     /// Fix the code at FILE:LINE with a tested patch: candidates (a model's, when one is
     /// configured) are tested in scratch copies and the winner's diff is printed with what was
     /// tested. Files change only with --apply.
@@ -196,6 +212,15 @@ fn main() -> ExitCode {
             top,
             as_json: json,
         }),
+        Some(Command::Ask { question, root, json, limit, extractive }) => {
+            repolens::cli::ask::ask(repolens::cli::ask::AskArgs {
+                question,
+                root,
+                as_json: json,
+                limit,
+                extractive,
+            })
+        }
         Some(Command::Fix { root, location, problem, tests, rounds, samples, no_wider, apply, json }) => {
             repolens::cli::fix::fix(repolens::cli::fix::FixArgs {
                 root,

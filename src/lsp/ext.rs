@@ -47,6 +47,77 @@ impl lsp_types::request::Request for InternalBlock {
     const METHOD: &'static str = "repolens/internal/block";
 }
 
+/// `repolens/ask`: a question about the repository → an answer whose every `[n]` is a citation.
+pub enum Ask {}
+
+impl lsp_types::request::Request for Ask {
+    type Params = AskParams;
+    type Result = AskResult;
+    const METHOD: &'static str = "repolens/ask";
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AskParams {
+    pub question: String,
+    /// The document the question is asked from; with `position`, its symbol seeds retrieval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_document: Option<lsp_types::TextDocumentIdentifier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<lsp_types::Position>,
+    /// Most locations in the answer (default 5, at most 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    #[serde(flatten)]
+    pub work_done_progress_params: lsp_types::WorkDoneProgressParams,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AskResult {
+    /// Markdown; `[n]` refers to `citations[n - 1]`.
+    pub answer: String,
+    pub citations: Vec<AskCitation>,
+    /// `extractive` (no model) or `generative`.
+    pub mode: String,
+    /// Statements of the model's answer that were dropped, each with why.
+    pub unverified: Vec<String>,
+    /// Why a configured model was not used (the answer is extractive instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_error: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AskCitation {
+    pub uri: lsp_types::Url,
+    /// Whole lines, in the negotiated position encoding.
+    pub range: lsp_types::Range,
+    /// The commit (HEAD) the file was read at, when the workspace is a git repository.
+    pub commit: Option<String>,
+    /// `Class.method` when the citation is a symbol.
+    pub symbol: Option<String>,
+    pub snippet: String,
+    pub score: f64,
+    /// The retrieval signals that found it (`text`, `identifier`, `graph`, …).
+    pub reasons: Vec<String>,
+}
+
+/// `workspace/executeCommand` with this command: the same as [`Ask`] for clients that cannot
+/// send custom requests. Arguments: `[question]` or `[AskParams]`. The answer is written as
+/// Markdown under the cache directory and shown with `window/showDocument`; the result is
+/// [`AskCommandResult`].
+pub const ASK_COMMAND: &str = "repolens.ask";
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AskCommandResult {
+    /// The Markdown document written (absent if it could not be written).
+    pub document: Option<lsp_types::Url>,
+    #[serde(flatten)]
+    pub result: AskResult,
+}
+
 /// `repolens.explainRisk` (`workspace/executeCommand`), the command behind the "Explain risk"
 /// code action: arguments `[uri, qualified name]`; answers the function's risk breakdown as
 /// Markdown and shows it (`window/showDocument` when the client supports it, else

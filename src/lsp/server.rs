@@ -21,6 +21,7 @@ use super::{
 use crate::{
     analysis::{Analysis, AnalysisHost, HistoryLoad, ModelConfig, ModelEvent, ModelUpdater},
     config::{Config, RiskConfig},
+    llm::LlmClient,
     stdx::{CancelToken, ThreadPool},
     syntax::FileSummary,
     syntax::Languages,
@@ -109,6 +110,15 @@ pub(crate) struct ServerSnapshot {
     pub encoding: PositionEncoding,
     pub client: ClientSupport,
     pub risk: RiskConfig,
+    /// The request being answered (set by the dispatcher for worker requests).
+    pub request: Option<RequestId>,
+    /// For progress and requests to the client from a worker (never for the response itself,
+    /// which the dispatcher sends).
+    pub sender: Sender<Outgoing>,
+    /// The configured model, if any.
+    pub llm: Option<LlmClient>,
+    /// Where answers written as documents go.
+    pub answers_dir: PathBuf,
 }
 
 pub(crate) struct Server {
@@ -131,6 +141,9 @@ pub(crate) struct Server {
     /// Open documents whose model update is waiting for edits to settle, and until when.
     pub(crate) model_due: FxHashMap<FileId, Instant>,
     pub(crate) diagnostics: DiagnosticsState,
+    /// The model answers use, from the environment, `initializationOptions.llm` and
+    /// `.repolens.toml` (read at initialize).
+    pub(crate) llm: Option<LlmClient>,
 }
 
 impl Server {
@@ -156,6 +169,7 @@ impl Server {
             model: None,
             model_due: FxHashMap::default(),
             diagnostics: DiagnosticsState::default(),
+            llm: None,
         }
     }
 
@@ -320,6 +334,10 @@ impl Server {
             encoding: self.encoding,
             client: self.client.clone(),
             risk: self.config.risk.clone(),
+            request: None,
+            sender: self.sender.clone(),
+            llm: self.llm.clone(),
+            answers_dir: self.answers_dir(),
         }
     }
 
@@ -336,6 +354,15 @@ impl Server {
             let _ = tasks.send(Task::Model(event));
         }));
         self.lifecycle = Lifecycle::Running;
+    }
+
+    /// Answers written for `repolens.ask` go next to the index cache (never into the workspace),
+    /// else under the system's temporary directory.
+    pub(crate) fn answers_dir(&self) -> PathBuf {
+        match self.config.index_cache(self.host.roots()) {
+            Some(cache) => cache.dir().join("answers"),
+            None => std::env::temp_dir().join("repolens-answers"),
+        }
     }
 
     /// Dispatches parked requests: all of them once the index is ready, else the overdue ones.

@@ -4,9 +4,9 @@
 use lsp_types::{Position, Range, Url};
 
 use super::ext;
-
 use crate::{
-    analysis::OutlineNode,
+    analysis::{Analysis, OutlineNode},
+    answer::Answer,
     syntax::SymbolKind,
     text::{LineIndex, PositionEncoding, TextRange},
     workspace::VfsPath,
@@ -121,4 +121,35 @@ pub(crate) fn diagnostic(
 /// Rounds to `1/scale` (and turns `-0` into `0`, which reads oddly in JSON).
 fn round(x: f64, scale: f64) -> f64 {
     (x * scale).round() / scale + 0.0
+}
+
+/// An answer as `repolens/ask` returns it: citation ranges in the negotiated encoding, computed
+/// on the text the answer was read from.
+pub(crate) fn ask_result(answer: &Answer, analysis: &Analysis, encoding: PositionEncoding) -> ext::AskResult {
+    let citations = answer
+        .citations
+        .iter()
+        .filter_map(|c| {
+            let uri = match &c.abs_path {
+                Some(path) => Url::from_file_path(path).ok(),
+                None => url(&analysis.path(c.file)),
+            }?;
+            Some(ext::AskCitation {
+                uri,
+                range: range(&c.line_index, c.range, encoding),
+                commit: c.commit.clone(),
+                symbol: c.symbol.clone(),
+                snippet: c.snippet.clone(),
+                score: c.score,
+                reasons: c.reasons.clone(),
+            })
+        })
+        .collect();
+    ext::AskResult {
+        answer: answer.markdown.clone(),
+        citations,
+        mode: answer.mode.as_str().to_owned(),
+        unverified: answer.unverified.clone(),
+        model_error: answer.model_error.clone(),
+    }
 }

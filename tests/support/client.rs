@@ -22,6 +22,7 @@ pub struct TestServerBuilder {
     hierarchical: bool,
     watched_files: bool,
     pull_diagnostics: bool,
+    show_document: bool,
     cache_dir: Option<std::path::PathBuf>,
 }
 
@@ -35,6 +36,7 @@ impl Default for TestServerBuilder {
             hierarchical: true,
             watched_files: false,
             pull_diagnostics: false,
+            show_document: false,
             cache_dir: None,
         }
     }
@@ -81,6 +83,12 @@ impl TestServerBuilder {
         self
     }
 
+    /// Whether the client supports `window/showDocument`.
+    pub fn show_document(mut self, on: bool) -> Self {
+        self.show_document = on;
+        self
+    }
+
     pub fn hierarchical_symbols(mut self, on: bool) -> Self {
         self.hierarchical = on;
         self
@@ -104,7 +112,7 @@ impl TestServerBuilder {
             "rootUri": self.root_uri,
             "capabilities": {
                 "general": { "positionEncodings": self.encodings },
-                "window": { "workDoneProgress": self.progress },
+                "window": { "workDoneProgress": self.progress, "showDocument": { "support": self.show_document } },
                 "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": self.watched_files } },
                 "textDocument": {
                     "documentSymbol": { "hierarchicalDocumentSymbolSupport": self.hierarchical }
