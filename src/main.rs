@@ -50,6 +50,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rank files and functions by risk (code, history and structure), with their factors.
+    Risks {
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Score as of this commit: its code and only the history before it.
+        #[arg(long, value_name = "COMMIT")]
+        rev: Option<String>,
+        /// One JSON object with `files` and `functions` arrays.
+        #[arg(long, conflicts_with = "sarif")]
+        json: bool,
+        /// A SARIF 2.1.0 log of the diagnostics, for code-scanning UIs.
+        #[arg(long)]
+        sarif: bool,
+        /// List this many files and functions (default: 20 in text, all otherwise).
+        #[arg(long, value_name = "N")]
+        top: Option<usize>,
+    },
     /// Read the repository's git history and report per-file (and per-function) change facts.
     History {
         #[arg(long, value_name = "DIR")]
@@ -163,6 +180,14 @@ fn main() -> ExitCode {
         Some(Command::Index { root, json, cold }) => repolens::cli::index(root, json, cold),
         Some(Command::Symbols { root, query, limit, json }) => {
             repolens::cli::symbols(root, query, limit, json)
+        }
+        Some(Command::Risks { root, rev, json, sarif, top }) => {
+            let format = match (json, sarif) {
+                (true, _) => repolens::cli::RisksFormat::Json,
+                (_, true) => repolens::cli::RisksFormat::Sarif,
+                _ => repolens::cli::RisksFormat::Text,
+            };
+            repolens::cli::risks(repolens::cli::RisksArgs { root, rev, format, top })
         }
         Some(Command::History {
             root,

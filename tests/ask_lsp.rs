@@ -79,7 +79,10 @@ fn ask_and_the_command_answer_with_cited_positions() {
     let cache = tempfile::tempdir().unwrap();
     let (mut client, init) = start(&fixture, cache.path(), json!({ "enabled": false }));
     assert_eq!(init["capabilities"]["experimental"]["repolens"]["ask"], true);
-    assert_eq!(init["capabilities"]["executeCommandProvider"]["commands"], json!(["repolens.ask"]));
+    assert_eq!(
+        init["capabilities"]["executeCommandProvider"]["commands"],
+        json!(["repolens.ask", "repolens.explainRisk"])
+    );
 
     // Asked at once: the request waits for the index instead of answering from nothing.
     let id = client.send_request("repolens/ask", json!({ "question": QUESTION, "limit": 3 }));

@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 
 use lsp_types::{
-    ClientCapabilities, ExecuteCommandOptions, InitializeParams, InitializeResult, OneOf,
-    PositionEncodingKind, SaveOptions, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
-    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, WorkDoneProgressOptions,
+    ClientCapabilities, CodeActionKind, CodeActionOptions, CodeActionProviderCapability, DiagnosticOptions,
+    DiagnosticServerCapabilities, ExecuteCommandOptions, HoverProviderCapability, InitializeParams,
+    InitializeResult, OneOf, PositionEncodingKind, SaveOptions, ServerCapabilities, ServerInfo,
+    TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
+    WorkDoneProgressOptions,
 };
 
 use super::{
@@ -52,10 +54,24 @@ pub(crate) fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilit
         })),
         document_symbol_provider: Some(OneOf::Left(true)),
         workspace_symbol_provider: Some(OneOf::Left(true)),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+            ..CodeActionOptions::default()
+        })),
         execute_command_provider: Some(ExecuteCommandOptions {
-            commands: vec![ext::ASK_COMMAND.to_owned()],
+            commands: vec![ext::ASK_COMMAND.to_owned(), ext::EXPLAIN_RISK.to_owned()],
             work_done_progress_options: WorkDoneProgressOptions { work_done_progress: Some(true) },
         }),
+        // Clients that pull get no pushes (see handlers/publish_diagnostics.rs). A file's
+        // diagnostics depend on the rest of the repository (percentiles), hence inter-file
+        // dependencies.
+        diagnostic_provider: Some(DiagnosticServerCapabilities::Options(DiagnosticOptions {
+            identifier: Some("repolens".to_owned()),
+            inter_file_dependencies: true,
+            workspace_diagnostics: true,
+            ..DiagnosticOptions::default()
+        })),
         experimental: Some(serde_json::json!({
             "repolens": { "version": env!("CARGO_PKG_VERSION"), "status": true, "ask": true },
         })),
@@ -139,6 +155,13 @@ pub(crate) fn initialize(server: &mut Server, params: InitializeParams) -> Initi
             .as_ref()
             .and_then(|w| w.did_change_watched_files.as_ref())
             .and_then(|d| d.dynamic_registration)
+            .unwrap_or(false),
+        pull_diagnostics: caps.text_document.as_ref().and_then(|t| t.diagnostic.as_ref()).is_some(),
+        diagnostic_refresh: caps
+            .workspace
+            .as_ref()
+            .and_then(|w| w.diagnostic.as_ref())
+            .and_then(|d| d.refresh_support)
             .unwrap_or(false),
         show_document: caps.window.as_ref().and_then(|w| w.show_document.as_ref()).is_some_and(|s| s.support),
     };

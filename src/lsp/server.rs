@@ -13,14 +13,14 @@ use rustc_hash::FxHashMap;
 use super::{
     ExitStatus,
     dispatch::{NotificationDispatcher, RequestDispatcher},
-    handlers,
+    handlers::{self, DiagnosticsResult, DiagnosticsState},
     history::HistoryState,
     indexing::IndexState,
     transport::{Incoming, Outgoing},
 };
 use crate::{
     analysis::{Analysis, AnalysisHost, HistoryLoad, ModelConfig, ModelEvent, ModelUpdater},
-    config::Config,
+    config::{Config, RiskConfig},
     llm::LlmClient,
     stdx::{CancelToken, ThreadPool},
     syntax::FileSummary,
@@ -72,6 +72,8 @@ pub(crate) enum Task {
     HistoryDone,
     /// Some root's HEAD moved: refresh its history.
     HeadMoved,
+    /// Diagnostics computed on a worker, to publish.
+    Diagnostics(DiagnosticsResult),
 }
 
 /// A request that has not been answered yet.
@@ -94,7 +96,11 @@ pub(crate) struct ClientSupport {
     pub hierarchical_document_symbols: bool,
     /// The client watches files for us if we register `workspace/didChangeWatchedFiles`.
     pub watched_files_registration: bool,
-    /// The client opens documents on `window/showDocument`.
+    /// The client pulls diagnostics (`textDocument/diagnostic`), so we do not push them.
+    pub pull_diagnostics: bool,
+    /// The client accepts `workspace/diagnostic/refresh`.
+    pub diagnostic_refresh: bool,
+    /// The client accepts `window/showDocument`.
     pub show_document: bool,
 }
 
@@ -103,6 +109,7 @@ pub(crate) struct ServerSnapshot {
     pub analysis: Analysis,
     pub encoding: PositionEncoding,
     pub client: ClientSupport,
+    pub risk: RiskConfig,
     /// The request being answered (set by the dispatcher for worker requests).
     pub request: Option<RequestId>,
     /// For progress and requests to the client from a worker (never for the response itself,
@@ -133,6 +140,7 @@ pub(crate) struct Server {
     pub(crate) model: Option<ModelUpdater>,
     /// Open documents whose model update is waiting for edits to settle, and until when.
     pub(crate) model_due: FxHashMap<FileId, Instant>,
+    pub(crate) diagnostics: DiagnosticsState,
     /// The model answers use, from the environment, `initializationOptions.llm` and
     /// `.repolens.toml` (read at initialize).
     pub(crate) llm: Option<LlmClient>,
@@ -160,6 +168,7 @@ impl Server {
             history: HistoryState::default(),
             model: None,
             model_due: FxHashMap::default(),
+            diagnostics: DiagnosticsState::default(),
             llm: None,
         }
     }
@@ -279,6 +288,7 @@ impl Server {
             Task::HistoryLoaded { root, load } => self.on_history_loaded(root, *load),
             Task::HistoryDone => self.on_history_done(),
             Task::HeadMoved => self.start_history(),
+            Task::Diagnostics(result) => self.on_diagnostics(result),
         }
     }
 
@@ -323,6 +333,7 @@ impl Server {
             analysis: self.host.snapshot(),
             encoding: self.encoding,
             client: self.client.clone(),
+            risk: self.config.risk.clone(),
             request: None,
             sender: self.sender.clone(),
             llm: self.llm.clone(),

@@ -1,4 +1,5 @@
-//! Engine → LSP: byte ranges to positions, our symbol kinds to theirs, paths to URIs.
+//! Engine → LSP: byte ranges to positions, our symbol kinds to theirs, paths to URIs, risk
+//! diagnostics and smells to `Diagnostic`s.
 
 use lsp_types::{Position, Range, Url};
 
@@ -56,6 +57,70 @@ pub(crate) fn document_symbol(
         selection_range: range(index, node.name_range, encoding),
         children: Some(node.children.into_iter().map(|c| document_symbol(c, index, encoding)).collect()),
     }
+}
+
+/// A risk diagnostic or smell. `data` carries what code actions (and the repair pipeline)
+/// need: for risk, the function and its factors; for a smell, its rule, subject and fix with
+/// edits already in the client's position encoding.
+pub(crate) fn diagnostic(
+    d: &crate::risk::RiskDiagnostic,
+    index: &LineIndex,
+    encoding: PositionEncoding,
+) -> lsp_types::Diagnostic {
+    use crate::risk::DiagnosticKind;
+    let severity = match d.severity {
+        crate::config::DiagnosticSeverity::Information => lsp_types::DiagnosticSeverity::INFORMATION,
+        crate::config::DiagnosticSeverity::Hint => lsp_types::DiagnosticSeverity::HINT,
+    };
+    let data = match &d.kind {
+        DiagnosticKind::Risk { qual, percentile, factors } => serde_json::to_value(ext::RiskDiagnosticData {
+            kind: "risk".to_owned(),
+            qual: qual.clone(),
+            percentile: round(*percentile, 10.0),
+            factors: factors
+                .iter()
+                .map(|f| ext::RiskFactorData {
+                    factor: f.factor.name().to_owned(),
+                    value: round(f.value, 100.0),
+                    percentile: round(f.percentile, 10.0),
+                })
+                .collect(),
+        }),
+        DiagnosticKind::Smell(smell) => serde_json::to_value(ext::SmellDiagnosticData {
+            kind: "smell".to_owned(),
+            rule: smell.kind.name().to_owned(),
+            subject: smell.subject.clone(),
+            fix: smell.fix.as_ref().map(|fix| ext::SmellFixData {
+                title: fix.title.clone(),
+                changes_interface: fix.changes_interface,
+                edits: fix
+                    .edits
+                    .iter()
+                    .map(|e| lsp_types::TextEdit {
+                        range: range(index, e.range, encoding),
+                        new_text: e.new_text.clone(),
+                    })
+                    .collect(),
+            }),
+        }),
+    }
+    .ok();
+    lsp_types::Diagnostic {
+        range: range(index, d.range, encoding),
+        severity: Some(severity),
+        code: Some(lsp_types::NumberOrString::String(d.code.clone())),
+        code_description: None,
+        source: Some("repolens".to_owned()),
+        message: d.message.clone(),
+        related_information: None,
+        tags: None,
+        data,
+    }
+}
+
+/// Rounds to `1/scale` (and turns `-0` into `0`, which reads oddly in JSON).
+fn round(x: f64, scale: f64) -> f64 {
+    (x * scale).round() / scale + 0.0
 }
 
 /// An answer as `repolens/ask` returns it: citation ranges in the negotiated encoding, computed

@@ -21,6 +21,7 @@ pub struct TestServerBuilder {
     progress: bool,
     hierarchical: bool,
     watched_files: bool,
+    pull_diagnostics: bool,
     show_document: bool,
     cache_dir: Option<std::path::PathBuf>,
 }
@@ -34,6 +35,7 @@ impl Default for TestServerBuilder {
             progress: false,
             hierarchical: true,
             watched_files: false,
+            pull_diagnostics: false,
             show_document: false,
             cache_dir: None,
         }
@@ -74,6 +76,13 @@ impl TestServerBuilder {
         self
     }
 
+    /// Whether the client pulls diagnostics (`textDocument/diagnostic`, with refresh support)
+    /// instead of taking pushes.
+    pub fn pull_diagnostics(mut self, on: bool) -> Self {
+        self.pull_diagnostics = on;
+        self
+    }
+
     /// Whether the client supports `window/showDocument`.
     pub fn show_document(mut self, on: bool) -> Self {
         self.show_document = on;
@@ -98,7 +107,7 @@ impl TestServerBuilder {
                 options.entry("noCache").or_insert(json!(true));
             }
         }
-        json!({
+        let mut params = json!({
             "processId": null,
             "rootUri": self.root_uri,
             "capabilities": {
@@ -111,7 +120,13 @@ impl TestServerBuilder {
             },
             "initializationOptions": options,
             "clientInfo": { "name": "repolens-tests" }
-        })
+        });
+        if self.pull_diagnostics {
+            let caps = &mut params["capabilities"];
+            caps["textDocument"]["diagnostic"] = json!({ "relatedDocumentSupport": false });
+            caps["workspace"]["diagnostic"] = json!({ "refreshSupport": true });
+        }
+        params
     }
 
     /// Starts the server in this process, over OS pipes, with the test hooks on.
@@ -251,6 +266,22 @@ impl TestClient {
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let message = self.next_message(deadline).unwrap_or_else(|| panic!("no {method} notification"));
+            if message["method"] == method && message.get("id").is_none() && pred(&message["params"]) {
+                return message;
+            }
+            if message.get("method").is_none() {
+                self.responses.push(message);
+            }
+        }
+    }
+
+    /// Waits for a notification satisfying `pred` that arrives after this call (earlier ones,
+    /// already recorded, do not count).
+    pub fn wait_new_notification(&mut self, method: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let message =
+                self.next_message(deadline).unwrap_or_else(|| panic!("no new {method} notification"));
             if message["method"] == method && message.get("id").is_none() && pred(&message["params"]) {
                 return message;
             }
