@@ -6,6 +6,7 @@
 //! the host moves on. Nothing here performs IO except what the host is explicitly told to do.
 
 mod diagnostics;
+mod fix;
 mod fuzzy;
 mod history_load;
 mod host;
@@ -16,6 +17,7 @@ mod snapshot;
 mod symbols;
 
 pub use diagnostics::{FileDiagnostics, FileRiskView};
+pub use fix::{FixError, FixJob, FixRequest, mechanical_fixes, run_fix};
 pub use history_load::{HistoryLoad, HistorySource, history_options, history_options_at, load_history};
 pub use host::{AnalysisHost, ChangeError, IndexSummary, OpenDocument};
 pub use load::{LoadEvent, LoadOptions, LoadTimings, LoadedRepository, load_repository};

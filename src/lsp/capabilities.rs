@@ -60,7 +60,11 @@ pub(crate) fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilit
             ..CodeActionOptions::default()
         })),
         execute_command_provider: Some(ExecuteCommandOptions {
-            commands: vec![ext::ASK_COMMAND.to_owned(), ext::EXPLAIN_RISK.to_owned()],
+            commands: vec![
+                ext::ASK_COMMAND.to_owned(),
+                ext::EXPLAIN_RISK.to_owned(),
+                ext::FIX_COMMAND.to_owned(),
+            ],
             work_done_progress_options: WorkDoneProgressOptions { work_done_progress: Some(true) },
         }),
         // Clients that pull get no pushes (see handlers/publish_diagnostics.rs). A file's
@@ -164,6 +168,19 @@ pub(crate) fn initialize(server: &mut Server, params: InitializeParams) -> Initi
             .and_then(|d| d.refresh_support)
             .unwrap_or(false),
         show_document: caps.window.as_ref().and_then(|w| w.show_document.as_ref()).is_some_and(|s| s.support),
+        apply_edit: caps.workspace.as_ref().and_then(|w| w.apply_edit).unwrap_or(false),
+        document_changes: caps
+            .workspace
+            .as_ref()
+            .and_then(|w| w.workspace_edit.as_ref())
+            .and_then(|e| e.document_changes)
+            .unwrap_or(false),
+        change_annotations: caps
+            .workspace
+            .as_ref()
+            .and_then(|w| w.workspace_edit.as_ref())
+            .and_then(|e| e.change_annotation_support.as_ref())
+            .is_some(),
     };
     server.llm = configured_model(server, &roots, params.initialization_options.as_ref());
     server.encoding = encoding;

@@ -124,6 +124,35 @@ pub struct AskCommandResult {
 /// `window/showMessage`).
 pub const EXPLAIN_RISK: &str = "repolens.explainRisk";
 
+/// The "Fix with tested patch…" code action's command: arguments `[FixArgs]`. Runs the repair
+/// loop (mechanical fixes of the smells in the range, and a model's candidates when one is
+/// configured) with `$/progress`, then offers the winner with `workspace/applyEdit` (versioned
+/// `documentChanges`, a change annotation saying what was tested). Answers [`FixResult`].
+pub const FIX_COMMAND: &str = "repolens.fix";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FixArgs {
+    pub uri: lsp_types::Url,
+    pub range: lsp_types::Range,
+    /// What is wrong, in words (the diagnostic's message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FixResult {
+    /// `applied`, `rejected` (the client did not apply the edit), `noWinner` or `cancelled`.
+    pub status: String,
+    /// One line for the user: what was tried and what the tests said.
+    pub message: String,
+    /// The selected candidate's (or, with no winner, the best candidate's) unified diff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    pub candidates: usize,
+}
+
 /// The `data` of a risk diagnostic (code `risk/<dominant factor>`): the function and every factor
 /// of its score with its value and its percentile in the repository.
 #[derive(Debug, Deserialize, Serialize)]

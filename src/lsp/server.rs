@@ -102,7 +102,16 @@ pub(crate) struct ClientSupport {
     pub diagnostic_refresh: bool,
     /// The client accepts `window/showDocument`.
     pub show_document: bool,
+    /// The client accepts `workspace/applyEdit`.
+    pub apply_edit: bool,
+    /// Its workspace edits may be versioned `documentChanges`.
+    pub document_changes: bool,
+    /// It shows change annotations (and asks for confirmation when one says so).
+    pub change_annotations: bool,
 }
+
+/// Where the client's answers to our requests go when a worker waits for one (by request id).
+pub(crate) type Replies = Arc<parking_lot::Mutex<FxHashMap<RequestId, Sender<Response>>>>;
 
 /// Read-only state a request handler needs, sent to a worker thread.
 pub(crate) struct ServerSnapshot {
@@ -119,6 +128,7 @@ pub(crate) struct ServerSnapshot {
     pub llm: Option<LlmClient>,
     /// Where answers written as documents go.
     pub answers_dir: PathBuf,
+    pub replies: Replies,
 }
 
 pub(crate) struct Server {
@@ -133,6 +143,7 @@ pub(crate) struct Server {
     pub(crate) deferred: Vec<DeferredRequest>,
     pub(crate) task_sender: Sender<Task>,
     task_receiver: Receiver<Task>,
+    pub(crate) replies: Replies,
     pub(crate) workers: ThreadPool,
     pub(crate) next_request_id: u64,
     pub(crate) index: IndexState,
@@ -162,6 +173,7 @@ impl Server {
             deferred: Vec::new(),
             task_sender,
             task_receiver,
+            replies: Replies::default(),
             workers: ThreadPool::new("repolens-worker", threads),
             next_request_id: 0,
             index: IndexState::default(),
@@ -226,6 +238,10 @@ impl Server {
             Message::Request(request) => self.on_request(request),
             Message::Notification(notification) => self.on_notification(notification),
             Message::Response(response) => {
+                if let Some(waiting) = self.replies.lock().remove(&response.id) {
+                    let _ = waiting.send(response);
+                    return;
+                }
                 if let Some(err) = response.error {
                     tracing::warn!("client answered request {} with an error: {}", response.id, err.message);
                 }
@@ -338,6 +354,7 @@ impl Server {
             sender: self.sender.clone(),
             llm: self.llm.clone(),
             answers_dir: self.answers_dir(),
+            replies: self.replies.clone(),
         }
     }
 

@@ -113,7 +113,11 @@ impl TestServerBuilder {
             "capabilities": {
                 "general": { "positionEncodings": self.encodings },
                 "window": { "workDoneProgress": self.progress, "showDocument": { "support": self.show_document } },
-                "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": self.watched_files } },
+                "workspace": {
+                    "didChangeWatchedFiles": { "dynamicRegistration": self.watched_files },
+                    "applyEdit": true,
+                    "workspaceEdit": { "documentChanges": true, "changeAnnotationSupport": { "groupsOnLabel": false } }
+                },
                 "textDocument": {
                     "documentSymbol": { "hierarchicalDocumentSymbolSupport": self.hierarchical }
                 }
@@ -176,6 +180,8 @@ pub struct TestClient {
     responses: Vec<Value>,
     /// Raw bytes of every frame received, to check nothing but frames reach stdout.
     pub stray_output: Vec<u8>,
+    /// What we answer to `workspace/applyEdit` (the edit itself is recorded, not applied).
+    pub apply_edit_reply: Value,
 }
 
 enum Incoming {
@@ -196,6 +202,7 @@ impl TestClient {
             server_requests: Vec::new(),
             responses: Vec::new(),
             stray_output: Vec::new(),
+            apply_edit_reply: json!({ "applied": true }),
         }
     }
 
@@ -317,6 +324,7 @@ impl TestClient {
                             self.server_requests.push(message.clone());
                             let result = match message["method"].as_str() {
                                 Some("workspace/configuration") => json!([]),
+                                Some("workspace/applyEdit") => self.apply_edit_reply.clone(),
                                 _ => Value::Null,
                             };
                             self.send(json!({ "jsonrpc": "2.0", "id": message["id"], "result": result }));

@@ -14,12 +14,25 @@ use crate::{
 };
 
 /// `textDocument/diagnostic`.
+/// How long a pull waits for the repository's risk scores.
+const RISK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub(crate) fn handle_document_diagnostic(
     snap: ServerSnapshot,
     params: DocumentDiagnosticParams,
-    _: &CancelToken,
+    cancel: &CancelToken,
 ) -> LspResult<DocumentDiagnosticReportResult> {
     let analysis = &snap.analysis;
+    // A pull that arrives while the repository is still being scored waits for the scores
+    // (bounded): an empty early answer would stay on screen for clients that cannot be told to
+    // pull again (no `workspace/diagnostic/refresh` support, e.g. Neovim 0.11).
+    let deadline = std::time::Instant::now() + RISK_WAIT;
+    while snap.risk.enabled && analysis.risk_table().is_none() && std::time::Instant::now() < deadline {
+        if cancel.is_cancelled() {
+            return Err(crate::lsp::dispatch::LspError::from(crate::analysis::Cancelled));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let items = analysis
         .file_id(&from_proto::vfs_path(&params.text_document.uri))
         .filter(|_| snap.risk.enabled)

@@ -3,6 +3,7 @@
 //!   of other editors). The answer is written as a Markdown document next to the index cache and
 //!   opened with `window/showDocument`; the command's result carries the same answer as
 //!   `repolens/ask` and the document's URI.
+//! - `repolens.fix` ("Fix with tested patch…"): see `fix.rs`.
 //! - `repolens.explainRisk` (the "Explain risk" code action): a function's risk breakdown as
 //!   Markdown, returned and shown — as a document when the client can show one, else as a
 //!   message.
@@ -15,7 +16,7 @@ use super::ask::answer_question;
 use crate::{
     lsp::{
         dispatch::{LspError, LspResult},
-        ext::{ASK_COMMAND, AskCommandResult, AskParams, EXPLAIN_RISK},
+        ext::{ASK_COMMAND, AskCommandResult, AskParams, EXPLAIN_RISK, FIX_COMMAND},
         from_proto,
         server::ServerSnapshot,
         to_proto,
@@ -32,6 +33,11 @@ pub(crate) fn handle_execute_command(
 ) -> LspResult<Option<Value>> {
     if params.command == EXPLAIN_RISK {
         return explain_risk(&snap, &params.arguments).map(Some);
+    }
+    if params.command == FIX_COMMAND {
+        let token = params.work_done_progress_params.work_done_token;
+        let result = super::fix::run_fix_command(&snap, params.arguments, token, cancel)?;
+        return Ok(Some(to_json(result)?));
     }
     if params.command != ASK_COMMAND {
         return Err(LspError::new(ErrorCode::InvalidParams, format!("unknown command {}", params.command)));

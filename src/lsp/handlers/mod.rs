@@ -7,6 +7,7 @@ mod code_action;
 mod document_diagnostic;
 mod documents;
 mod execute_command;
+mod fix;
 mod hover;
 mod lifecycle;
 mod publish_diagnostics;
