@@ -2,11 +2,15 @@
 //! the server. This module (and `main.rs`) are the only code that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // printing is this module's job
 
+pub mod ask;
 pub mod eval;
 pub mod eval_repair;
 pub mod fix;
+mod risks;
 mod testgen;
 pub mod traces;
+
+pub use risks::{RisksArgs, RisksFormat, risks};
 
 use std::{
     io::IsTerminal as _,
@@ -97,9 +101,18 @@ impl IndexSink for TerminalSink {
 /// Indexes `root` into a fresh host through the cache (unless `cold`); `depth` Outline stops
 /// once workspace symbols can be answered.
 fn build_host(root: &Path, depth: ScanDepth, cold: bool) -> anyhow::Result<(AnalysisHost, IndexBuild, f64)> {
+    build_host_with(root, depth, cold, &Config::default())
+}
+
+/// [`build_host`] with settings (`no_cache` keeps a temporary checkout out of the cache).
+fn build_host_with(
+    root: &Path,
+    depth: ScanDepth,
+    cold: bool,
+    config: &Config,
+) -> anyhow::Result<(AnalysisHost, IndexBuild, f64)> {
     let roots = vec![root.to_path_buf()];
     let languages = Languages::with_overrides(&grammar_overrides(&roots))?;
-    let config = Config::default();
     let cache = config.index_cache(&roots);
     let started = Instant::now();
     let sink = TerminalSink { interactive: std::io::stderr().is_terminal() };
@@ -148,13 +161,15 @@ pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result
         let _ = events.send(event);
     });
     updater.send(ModelUpdate::Rebuild(host.model_sources()));
-    let (mut graph_ms, mut search) = (0.0, None);
+    let (mut graph_ms, mut risk_ms, mut search) = (0.0, 0.0, None);
     while search.is_none() {
         match received.recv().context("the model thread stopped")? {
             ModelEvent::Rebuilt { elapsed, .. } => graph_ms = duration_ms(elapsed),
             ModelEvent::SearchBuilt { chunks, reindexed, elapsed, .. } => {
                 search = Some((chunks, reindexed, duration_ms(elapsed)));
             }
+            // Code metrics, smells, history and graph context for every file, and the table.
+            ModelEvent::RiskScored { elapsed, .. } => risk_ms = duration_ms(elapsed),
             ModelEvent::Updated { .. } => {}
         }
     }
@@ -187,6 +202,7 @@ pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result
                 "parse": duration_ms(build.parse),
                 "index": index_ms,
                 "graph": graph_ms,
+                "risk": risk_ms,
                 "search": search_ms,
                 "total": total_ms,
             },
@@ -203,7 +219,7 @@ pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result
         println!("skipped: {}", if skipped.is_empty() { "none".to_owned() } else { skipped.join(", ") });
         println!("cache: {cache} ({reused} files reused, {reindexed} files re-indexed for search)");
         println!(
-            "time: discover {:.0} ms, symbols ready {:.0} ms, full parse {:.0} ms, graph {graph_ms:.0} ms, search {search_ms:.0} ms; total {total_ms:.0} ms",
+            "time: discover {:.0} ms, symbols ready {:.0} ms, full parse {:.0} ms, graph {graph_ms:.0} ms, risk {risk_ms:.0} ms, search {search_ms:.0} ms; total {total_ms:.0} ms",
             duration_ms(build.discover),
             duration_ms(build.ready),
             duration_ms(build.parse),

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Config {
     /// Files larger than this many bytes are not indexed.
@@ -19,6 +19,45 @@ pub struct Config {
     pub no_cache: bool,
     /// How often to check whether HEAD moved (new commits refresh history), in seconds.
     pub head_check_secs: u64,
+    /// Risk diagnostics and smells (`"risk": {"topPercent": 5, …}`).
+    pub risk: RiskConfig,
+}
+
+/// Which risk diagnostics and smells are shown, and how.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RiskConfig {
+    /// Show risk diagnostics and smells at all.
+    pub enabled: bool,
+    /// Flag the functions in the top this-many percent of the repository by risk.
+    pub top_percent: f64,
+    /// At most this many risk diagnostics per file (the riskiest functions).
+    pub max_per_file: usize,
+    pub severity: DiagnosticSeverity,
+    /// Smell diagnostics (`smell/<name>`).
+    pub smells: bool,
+    /// Smells also on test, vendored and generated files (risk diagnostics never go there).
+    pub smells_in_all_files: bool,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum DiagnosticSeverity {
+    Information,
+    Hint,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        RiskConfig {
+            enabled: true,
+            top_percent: 5.0,
+            max_per_file: 3,
+            severity: DiagnosticSeverity::Information,
+            smells: true,
+            smells_in_all_files: false,
+        }
+    }
 }
 
 impl Default for Config {
@@ -29,6 +68,7 @@ impl Default for Config {
             cache_dir: std::env::var_os("REPOLENS_CACHE_DIR").map(Into::into),
             no_cache: false,
             head_check_secs: 60,
+            risk: RiskConfig::default(),
         }
     }
 }

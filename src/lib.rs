@@ -7,6 +7,7 @@
 //! and `cli`. `rustfmt` lists them alphabetically below; see `docs/architecture.md` for what each owns.
 
 pub mod analysis;
+pub mod answer;
 pub mod cli;
 pub mod config;
 pub mod graph;

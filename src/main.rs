@@ -50,6 +50,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rank files and functions by risk (code, history and structure), with their factors.
+    Risks {
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Score as of this commit: its code and only the history before it.
+        #[arg(long, value_name = "COMMIT")]
+        rev: Option<String>,
+        /// One JSON object with `files` and `functions` arrays.
+        #[arg(long, conflicts_with = "sarif")]
+        json: bool,
+        /// A SARIF 2.1.0 log of the diagnostics, for code-scanning UIs.
+        #[arg(long)]
+        sarif: bool,
+        /// List this many files and functions (default: 20 in text, all otherwise).
+        #[arg(long, value_name = "N")]
+        top: Option<usize>,
+    },
     /// Read the repository's git history and report per-file (and per-function) change facts.
     History {
         #[arg(long, value_name = "DIR")]
@@ -80,6 +97,22 @@ enum Command {
         top: usize,
         #[arg(long)]
         json: bool,
+    },
+    /// Answer a question about a repository, citing the code (extractive without a model).
+    Ask {
+        /// The question, e.g. "where are passwords hashed?" or a whole traceback.
+        question: String,
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Print one JSON object (answer, citations, mode, unverified) instead of Markdown.
+        #[arg(long)]
+        json: bool,
+        /// At most this many locations (default 5).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Never use a model, even if one is configured.
+        #[arg(long)]
+        extractive: bool,
     },
     /// Fix the code at FILE:LINE with a tested patch: candidates (a model's, when one is
     /// configured) are tested in scratch copies and the winner's diff is printed with what was
@@ -173,6 +206,14 @@ fn main() -> ExitCode {
         Some(Command::Symbols { root, query, limit, json }) => {
             repolens::cli::symbols(root, query, limit, json)
         }
+        Some(Command::Risks { root, rev, json, sarif, top }) => {
+            let format = match (json, sarif) {
+                (true, _) => repolens::cli::RisksFormat::Json,
+                (_, true) => repolens::cli::RisksFormat::Sarif,
+                _ => repolens::cli::RisksFormat::Text,
+            };
+            repolens::cli::risks(repolens::cli::RisksArgs { root, rev, format, top })
+        }
         Some(Command::History {
             root,
             as_of,
@@ -196,6 +237,15 @@ fn main() -> ExitCode {
             top,
             as_json: json,
         }),
+        Some(Command::Ask { question, root, json, limit, extractive }) => {
+            repolens::cli::ask::ask(repolens::cli::ask::AskArgs {
+                question,
+                root,
+                as_json: json,
+                limit,
+                extractive,
+            })
+        }
         Some(Command::Fix {
             root,
             location,

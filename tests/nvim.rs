@@ -120,10 +120,23 @@ fn the_neovim_plugin_starts_the_server_and_adds_its_commands() {
     let fixture = write_fixture(
         "//- /.git/HEAD
 ref: refs/heads/main
+//- /shop/__init__.py
 //- /shop/cart.py
 class Cart:
     def total(self):
         return 0
+
+
+def add_item(item, items=[]):
+    items.append(item)
+    return items
+//- /tests/test_cart.py
+from shop.cart import add_item
+
+
+def test_each_call_starts_a_new_cart():
+    assert add_item(1) == [1]
+    assert add_item(2) == [2]
 ",
     );
     let plugin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("editors/nvim");
@@ -138,7 +151,7 @@ class Cart:
         );
         let who = nvim.display();
         assert_eq!(result["errors"], serde_json::json!([]), "{who}: {result}");
-        assert_eq!(result["status"]["files"], 1, "{who}: {result}");
+        assert_eq!(result["status"]["files"], 3, "{who}: {result}");
         let roots = result["status"]["roots"].as_array().unwrap();
         assert_eq!(roots.len(), 1, "{who}: {result}");
         assert!(
@@ -148,5 +161,28 @@ class Cart:
         for command in ["RepolensAsk", "RepolensRisk", "RepolensFix", "RepolensStatus"] {
             assert_eq!(result["commands"][command], true, "{who}: {command} missing");
         }
+        // :RepolensAsk filled the quickfix list with the answer's citations.
+        let quickfix = result["quickfix"].as_array().unwrap();
+        assert!(
+            quickfix
+                .iter()
+                .any(|q| q["filename"].as_str().unwrap().ends_with("shop/cart.py") && q["lnum"] == 6),
+            "{who}: no citation of add_item in the quickfix list: {result}"
+        );
+        // The smell diagnostic reached Neovim, and its tested fix was applied to the buffer.
+        assert!(
+            result["diagnostics"]
+                .as_array()
+                .unwrap()
+                .contains(&serde_json::json!("smell/mutable-default-argument")),
+            "{who}: {result}"
+        );
+        assert_eq!(result["fix"]["status"], "applied", "{who}: {result}");
+        assert!(result["buffer_after_fix"].as_str().unwrap().contains("if items is None"), "{who}: {result}");
+        assert_eq!(
+            fixture.read("shop/cart.py"),
+            result["disk_before"].as_str().unwrap(),
+            "{who}: the fix changed the buffer, not the file"
+        );
     }
 }

@@ -98,6 +98,12 @@ tmux send-keys -t "$session" 'Circ'
 expect_screen 'class +Circle +pkg.shapes +pkg/shapes.py' "workspace symbols find Circle"
 tmux send-keys -t "$session" Escape
 
+# Ask: `:lsp-workspace-command repolens.ask "question"` opens the answer, with its citations.
+tmux send-keys -t "$session" ':lsp-workspace-command repolens.ask "where is total_area defined"' Enter
+expect_screen '^ +1 +# where is total_area defined' "repolens.ask opens the answer document"
+expect_screen 'function `total_area` in `pkg/shapes.py`' "the answer names where total_area is defined"
+expect_screen 'pkg/shapes.py:14-15' "the answer cites the lines"
+
 if [ -n "${HELIX_SCREENSHOT:-}" ]; then tmux capture-pane -t "$session" -p >"$HELIX_SCREENSHOT"; fi
 tmux send-keys -t "$session" ':q!' Enter
 echo "Helix check passed"

@@ -38,7 +38,17 @@ pub struct HistoryLoad {
 
 /// The options a workspace's history is read with.
 pub fn history_options(root: &Path, cancel: &CancelToken) -> Option<HistoryOptions> {
-    let mut options = HistoryOptions { cancel: Some(cancel.clone()), ..HistoryOptions::default() };
+    history_options_at(root, None, cancel)
+}
+
+/// The options a workspace's history is read with, as of a commit (`None`: HEAD) — the same
+/// window and half-life the server uses, so that `repolens risks --rev` scores as it would.
+pub fn history_options_at(root: &Path, as_of: Option<&str>, cancel: &CancelToken) -> Option<HistoryOptions> {
+    let mut options = HistoryOptions {
+        as_of: as_of.map(str::to_owned),
+        cancel: Some(cancel.clone()),
+        ..HistoryOptions::default()
+    };
     let head = crate::history::head(root, &options).ok().flatten()?;
     let start = head.time - WINDOW_DAYS * 86_400;
     options.functions = FunctionScope::Since(start - start.rem_euclid(WINDOW_STEP_SECS));

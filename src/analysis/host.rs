@@ -155,6 +155,11 @@ impl AnalysisHost {
         self.documents.contains_key(&file)
     }
 
+    /// The version of an open document (`None` when it is not open).
+    pub fn live_version(&self, file: FileId) -> Option<i32> {
+        self.documents.get(&file).map(|d| d.document.version())
+    }
+
     pub fn index_ready(&self) -> bool {
         self.index_ready
     }

@@ -128,7 +128,7 @@ pub fn load_repository(
                 events(LoadEvent::Search);
             }
             ModelEvent::SearchBuilt { elapsed, .. } => search_time = Some(elapsed),
-            ModelEvent::Updated { .. } => {}
+            ModelEvent::Updated { .. } | ModelEvent::RiskScored { .. } => {}
         }
     }
 

@@ -5,18 +5,24 @@
 //! trees and persistent maps clone in O(1) — that request handlers read on worker threads while
 //! the host moves on. Nothing here performs IO except what the host is explicitly told to do.
 
+mod diagnostics;
+mod fix;
 mod fuzzy;
 mod history_load;
 mod host;
 mod load;
 mod model;
+mod risk;
 mod snapshot;
 mod symbols;
 
-pub use history_load::{HistoryLoad, HistorySource, history_options, load_history};
+pub use diagnostics::{FileDiagnostics, FileRiskView};
+pub use fix::{FixError, FixJob, FixRequest, mechanical_fixes, run_fix};
+pub use history_load::{HistoryLoad, HistorySource, history_options, history_options_at, load_history};
 pub use host::{AnalysisHost, ChangeError, IndexSummary, OpenDocument};
 pub use load::{LoadEvent, LoadOptions, LoadTimings, LoadedRepository, load_repository};
 pub use model::{FileSource, ModelConfig, ModelEvent, ModelFile, ModelUpdate, ModelUpdater, RepoModel};
+pub use risk::RiskStats;
 pub use snapshot::Analysis;
 pub use symbols::{OutlineNode, SymbolHit};
 

@@ -25,11 +25,15 @@ use crossbeam_channel::{Receiver, Sender};
 use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
 
-use super::OpenDocument;
+use super::{
+    OpenDocument,
+    risk::{RiskChange, RiskState, RiskStats},
+};
 use crate::{
     graph::{SymbolGraph, UpdateStats},
+    risk::RiskTable,
     search::{BulkOptions, Chunk, SearchIndex, SearchSnapshot, chunks_for_file},
-    syntax::{FileSummary, Languages},
+    syntax::{FileSummary, Languages, SyntaxTree},
     workspace::{FileId, IndexCache, read_source},
 };
 
@@ -41,6 +45,8 @@ pub struct RepoModel {
     pub search: RwLock<Option<SearchSnapshot>>,
     /// Git history per workspace root that is (in) a repository.
     pub history: RwLock<Vec<(PathBuf, Arc<crate::history::History>)>>,
+    /// Every file scored for risk; `None` until the first build after the graph.
+    pub risk: RwLock<Option<Arc<RiskTable>>>,
 }
 
 impl RepoModel {
@@ -57,6 +63,10 @@ impl RepoModel {
 
     pub fn search(&self) -> Option<SearchSnapshot> {
         self.search.read().clone()
+    }
+
+    pub fn risk(&self) -> Option<Arc<RiskTable>> {
+        self.risk.read().clone()
     }
 }
 
@@ -82,14 +92,35 @@ pub enum ModelUpdate {
     Rebuild(Vec<ModelFile>),
     File(ModelFile),
     Remove(FileId),
+    /// History changed (read for the first time, or new commits): score risk again.
+    Rescore,
 }
 
 /// What the model thread reports back.
 #[derive(Debug)]
 pub enum ModelEvent {
-    Rebuilt { files: usize, nodes: usize, edges: usize, elapsed: Duration },
-    SearchBuilt { chunks: u64, reindexed: usize, on_disk: bool, elapsed: Duration },
-    Updated { files: usize, stats: UpdateStats, elapsed: Duration },
+    Rebuilt {
+        files: usize,
+        nodes: usize,
+        edges: usize,
+        elapsed: Duration,
+    },
+    SearchBuilt {
+        chunks: u64,
+        reindexed: usize,
+        on_disk: bool,
+        elapsed: Duration,
+    },
+    Updated {
+        files: usize,
+        stats: UpdateStats,
+        elapsed: Duration,
+    },
+    /// The risk table was built or changed.
+    RiskScored {
+        stats: RiskStats,
+        elapsed: Duration,
+    },
 }
 
 /// Settings of the model thread.
@@ -117,6 +148,7 @@ impl ModelUpdater {
                 config,
                 search: None,
                 manifest: FxHashMap::default(),
+                risk: RiskState::new(),
                 events: Box::new(events),
             }
             .run(&receiver);
@@ -134,8 +166,9 @@ impl ModelUpdater {
     }
 }
 
-/// A file's update, ready to apply: path, summary and text (`None` in its place: remove it).
-type Prepared = (String, Arc<FileSummary>, Option<String>);
+/// A file's update, ready to apply: path, summary, text and (for an open document) its tree
+/// (`None` in its place: remove it).
+type Prepared = (String, Arc<FileSummary>, Option<String>, Option<SyntaxTree>);
 
 struct ModelThread {
     model: Arc<RepoModel>,
@@ -143,6 +176,7 @@ struct ModelThread {
     search: Option<SearchIndex>,
     /// Path → xxh3 of the text indexed for it.
     manifest: FxHashMap<String, u64>,
+    risk: RiskState,
     events: Box<dyn Fn(ModelEvent) + Send>,
 }
 
@@ -156,13 +190,16 @@ impl ModelThread {
             let mut rebuild: Option<Vec<ModelFile>> = None;
             let mut pending: FxHashMap<FileId, Option<ModelFile>> = FxHashMap::default();
             let mut order: Vec<FileId> = Vec::new();
+            let mut rescore = false;
             for update in std::iter::once(first).chain(receiver.try_iter()) {
                 match update {
                     ModelUpdate::Rebuild(files) => {
                         rebuild = Some(files);
                         pending.clear();
                         order.clear();
+                        rescore = false;
                     }
+                    ModelUpdate::Rescore => rescore = true,
                     ModelUpdate::File(file) => {
                         if pending.insert(file.file, Some(file.clone())).is_none() {
                             order.push(file.file);
@@ -194,6 +231,9 @@ impl ModelThread {
                 }
                 if !order.is_empty() {
                     self.update(&order, &mut pending);
+                }
+                if rescore {
+                    self.rescore_risk();
                 }
             }));
             if let Err(panic) = outcome {
@@ -227,7 +267,29 @@ impl ModelThread {
         let (nodes, edges) = (graph.node_count(), graph.edge_count());
         *self.model.graph.write() = graph;
         (self.events)(ModelEvent::Rebuilt { files: count, nodes, edges, elapsed: started.elapsed() });
+        // Risk before search: its diagnostics are what the user sees; search answers questions
+        // the user has not asked yet.
+        let started = Instant::now();
+        let stats = self.risk.rebuild(
+            &self.model,
+            &files,
+            &self.config.languages,
+            self.config.cache.as_ref(),
+            self.config.max_file_size,
+        );
+        (self.events)(ModelEvent::RiskScored { stats, elapsed: started.elapsed() });
         self.rebuild_search(&files, &summaries);
+    }
+
+    fn rescore_risk(&mut self) {
+        let started = Instant::now();
+        if self.model.risk.read().is_none() {
+            // The first build will use the new history; say so, so that nobody waits for this.
+            (self.events)(ModelEvent::RiskScored { stats: RiskStats::default(), elapsed: started.elapsed() });
+            return;
+        }
+        let stats = self.risk.rescore(&self.model);
+        (self.events)(ModelEvent::RiskScored { stats, elapsed: started.elapsed() });
     }
 
     fn open_search(&mut self) -> &mut SearchIndex {
@@ -334,22 +396,32 @@ impl ModelThread {
                 let entry = pending.remove(file).flatten();
                 let prepared = entry.and_then(|f| {
                     let summary = self.summary_of(&f.source)?;
-                    Some((f.rel_path, summary, self.text_of(&f.source)))
+                    let tree = match &f.source {
+                        FileSource::Open(doc) => doc.tree.clone(),
+                        FileSource::Disk(..) => None,
+                    };
+                    Some((f.rel_path, summary, self.text_of(&f.source), tree))
                 });
                 (*file, prepared)
             })
             .collect();
         let mut stats = UpdateStats::default();
         let mut search_changes: Vec<(String, Option<Vec<Chunk>>)> = Vec::new();
+        let mut risk_changes: Vec<RiskChange> = Vec::new();
         {
             let mut graph = self.model.graph.write();
             for (file, update) in prepared {
                 let s = match update {
-                    Some((rel, summary, text)) => {
+                    Some((rel, summary, text, tree)) => {
                         if let Some(text) = text {
                             let chunks = chunks_for_file(&rel, &module_of(&rel), &summary, &text);
                             self.manifest.insert(rel.clone(), xxhash_rust::xxh3::xxh3_64(text.as_bytes()));
                             search_changes.push((rel.clone(), Some(chunks)));
+                            risk_changes.push(RiskChange {
+                                file,
+                                rel_path: rel.clone(),
+                                content: Some((text, tree)),
+                            });
                         }
                         graph.update_file(file, rel, summary)
                     }
@@ -357,6 +429,7 @@ impl ModelThread {
                         if let Some(rel) = graph.rel_path(file) {
                             self.manifest.remove(rel);
                             search_changes.push((rel.to_owned(), None));
+                            risk_changes.push(RiskChange { file, rel_path: rel.to_owned(), content: None });
                         }
                         graph.remove_file(file)
                     }
@@ -381,6 +454,12 @@ impl ModelThread {
             }
         }
         (self.events)(ModelEvent::Updated { files: order.len(), stats, elapsed: started.elapsed() });
+        if !risk_changes.is_empty() {
+            let started = Instant::now();
+            if let Some(stats) = self.risk.update(&self.model, risk_changes, &self.config.languages) {
+                (self.events)(ModelEvent::RiskScored { stats, elapsed: started.elapsed() });
+            }
+        }
     }
 }
 

@@ -32,6 +32,10 @@ impl Analysis {
         &self.languages
     }
 
+    pub fn roots(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
     pub fn index_ready(&self) -> bool {
         self.index_ready
     }

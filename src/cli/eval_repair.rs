@@ -153,7 +153,13 @@ pub fn run_repair_case(case: &RepairCase, progress: &dyn Fn(&str)) -> anyhow::Re
         Some(name) => format!("{name} at {rel_str}:{line} has a bug; make the failing tests pass"),
         None => format!("the code at {rel_str}:{line} has a bug; make the failing tests pass"),
     });
-    let task = RepairTask { file: rel.clone(), focus, problem, fixes: Vec::new(), context: Vec::new() };
+    // The smell rules' fixes at that line (what `repolens fix` offers with no model).
+    let fixes = if case.generator.as_deref() == Some("rules") {
+        super::fix::mechanical_fixes_at(&rel, &text, line)
+    } else {
+        Vec::new()
+    };
+    let task = RepairTask { file: rel.clone(), focus, problem, fixes, context: Vec::new() };
 
     let pool;
     let llm;
@@ -166,8 +172,9 @@ pub fn run_repair_case(case: &RepairCase, progress: &dyn Fn(&str)) -> anyhow::Re
             &pool
         }
         (None, Some("rules")) => {
-            // Mechanical fixes come from the smell rules, which are not part of the engine yet.
-            notes.push("no mechanical fixes are known here".to_owned());
+            if task.fixes.is_empty() {
+                notes.push("no mechanical fix is known at this line".to_owned());
+            }
             &RuleGenerator
         }
         (None, Some("llm")) => {

@@ -17,7 +17,7 @@ use crate::{
         Evaluated, Generator, LlmGenerator, RepairEvent, RepairOptions, RepairOutcome, RepairTask,
         RuleGenerator, TestPlan, Workspace, WorkspaceTexts, repair, workspace_path,
     },
-    sandbox::{BaselineCache, SandboxOptions, TestCommand, TestId, TestRun},
+    sandbox::{BaselineCache, SandboxOptions, TestCommand, TestId},
     syntax::SymbolKind,
     text::TextRange,
     trace::Trace,
@@ -62,9 +62,7 @@ pub fn fix(args: FixArgs) -> anyhow::Result<()> {
     let rel_str = rel.to_string_lossy().replace('\\', "/");
     let (focus, symbol) = localize(&graph, &rel_str, &text, line);
 
-    // Mechanical fixes come from the smell rules (src/risk), which this command will ask once
-    // they are part of the engine; until then only a model proposes candidates.
-    let fixes = Vec::new();
+    let fixes = mechanical_fixes_at(&rel, &text, line);
     let model =
         LlmConfig::resolve(&[&LlmSettings::from_env(&LlmConfig::process_env)], &LlmConfig::process_env);
     if args.generate_test {
@@ -207,48 +205,6 @@ pub(crate) fn localize(
     (TextRange::from_usize(from..to), None)
 }
 
-fn run_summary(run: &TestRun) -> String {
-    let c = run.counts;
-    format!(
-        "{:?}: {} passed, {} failed, {} errors, {} skipped",
-        run.outcome, c.passed, c.failed, c.errors, c.skipped
-    )
-    .to_lowercase()
-}
-
-/// One sentence on what a candidate's runs showed.
-fn evidence(e: &Evaluated) -> String {
-    let targets = if e.targets.is_empty() {
-        "the whole suite".to_owned()
-    } else {
-        e.targets.iter().map(TestId::as_str).collect::<Vec<_>>().join(", ")
-    };
-    let mut out = match &e.run {
-        Some(run) => format!("target tests ({targets}): {}", run_summary(run)),
-        None => format!("not run: {}", e.error.as_deref().unwrap_or("no result")),
-    };
-    if let Some(r) = &e.regressions
-        && !r.fixed.is_empty()
-    {
-        out.push_str(&format!(
-            "; fixed {}",
-            r.fixed.iter().map(TestId::as_str).collect::<Vec<_>>().join(", ")
-        ));
-    }
-    if let Some((run, r)) = &e.wider {
-        out.push_str(&format!(
-            "; whole suite: {}; {}",
-            run_summary(run),
-            if r.is_clean() {
-                "no regressions".to_owned()
-            } else {
-                format!("{} regressions", r.newly_failing.len() + r.missing.len())
-            }
-        ));
-    }
-    out
-}
-
 fn print_report(
     outcome: &RepairOutcome,
     rel: &str,
@@ -280,7 +236,7 @@ fn print_report(
     match (outcome.winner(), outcome.best()) {
         (Some(winner), _) => {
             println!("\nwinner: {} ({})", winner.candidate.description, winner.candidate.origin.label());
-            println!("tested: {}", evidence(winner));
+            println!("tested: {}", winner.evidence());
             print!("{}", winner.candidate.diff());
             if applied {
                 println!("applied");
@@ -296,7 +252,7 @@ fn print_report(
                 best.candidate.description,
                 best.candidate.origin.label()
             );
-            println!("tested: {}", evidence(best));
+            println!("tested: {}", best.evidence());
             print!("{}", best.candidate.diff());
         }
         (None, None) => println!("\nno candidate could be made"),
@@ -324,7 +280,7 @@ fn candidate_json(e: &Evaluated) -> Value {
         "agreement": e.agreement,
         "changed_lines": e.changed_lines,
         "diff": e.candidate.diff(),
-        "evidence": evidence(e),
+        "evidence": e.evidence(),
     })
 }
 
@@ -356,4 +312,21 @@ fn report_json(
         "applied": applied,
         "refused": refused,
     })
+}
+
+/// The mechanical fixes of the smells on `line` (1-based) of `text`.
+pub(crate) fn mechanical_fixes_at(rel: &Path, text: &str, line: usize) -> Vec<crate::repair::MechanicalFix> {
+    use crate::syntax::{LanguageId, Languages, ParseBudget, parse_text};
+    let Some(language) = LanguageId::from_path(rel) else { return Vec::new() };
+    let languages = Languages::embedded();
+    let lang = languages.get(language);
+    let Some(tree) = parse_text(lang, text, None, ParseBudget::default()) else { return Vec::new() };
+    let starts: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let from = starts.get(line - 1).copied().unwrap_or(text.len()) as u32;
+    let to = starts.get(line).copied().unwrap_or(text.len()) as u32;
+    crate::risk::find_smells(lang, &tree, text)
+        .iter()
+        .filter(|s| s.range.start < to && from <= s.range.end)
+        .flat_map(|s| crate::analysis::mechanical_fixes(s, text))
+        .collect()
 }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use store::{EdgeIx, NodeIx, Store};
 
+pub use modules::is_test_path;
 pub use pagerank::{LocalRankOptions, Ranks};
 
 use crate::{

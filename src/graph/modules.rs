@@ -54,7 +54,7 @@ pub(crate) fn package_dir(rel_path: &str) -> Option<&str> {
 }
 
 /// Whether a workspace-relative path is test code (by the conventions pytest and unittest use).
-pub(crate) fn is_test_path(rel_path: &str) -> bool {
+pub fn is_test_path(rel_path: &str) -> bool {
     let file = rel_path.rsplit('/').next().unwrap_or(rel_path);
     let dir_is_tests =
         rel_path.split('/').rev().skip(1).any(|d| d == "tests" || d == "test" || d == "testing");

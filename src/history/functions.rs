@@ -339,7 +339,7 @@ fn line_starts(text: &str) -> Vec<usize> {
 
 /// Reads `count` answers of `cat-file --batch` (`<oid> blob <size>\n<bytes>\n`, or
 /// `<oid> missing\n`); a missing object or one that is not a blob is `None`.
-fn read_batch(out: &mut dyn BufRead, count: usize) -> Result<Vec<Option<Vec<u8>>>, HistoryError> {
+pub(crate) fn read_batch(out: &mut dyn BufRead, count: usize) -> Result<Vec<Option<Vec<u8>>>, HistoryError> {
     let err = |detail: String| HistoryError::Parse { command: "cat-file".to_owned(), detail };
     let io = |source| HistoryError::Io { command: "cat-file".to_owned(), source };
     let mut header = String::new();

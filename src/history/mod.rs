@@ -25,6 +25,7 @@ mod functions;
 mod git;
 mod log;
 mod stats;
+mod tree;
 
 use std::{
     path::{Path, PathBuf},
@@ -36,6 +37,7 @@ use serde::{Deserialize, Serialize};
 pub use facts::{Author, CommitFacts, FACTS_FORMAT, FactsScope, FileChange, FunctionChange, HistoryFacts};
 pub use fix::is_fix_commit;
 pub use stats::{FileHistory, FunctionHistory, HistoryStats, MINOR_AUTHOR_SHARE, StatsOptions};
+pub use tree::{TreeFile, TreeSnapshot, read_tree};
 
 use self::{
     facts::FactsBuilder,
@@ -303,6 +305,11 @@ impl History {
         Ok(Refresh::Rebuilt)
     }
 
+    /// The half-life the aggregates were decayed with, in days.
+    pub fn half_life_days(&self) -> f64 {
+        self.stats_options.half_life_days
+    }
+
     /// The commit everything was read as of.
     pub fn head(&self) -> Head {
         Head { hash: self.facts.head.clone(), time: self.facts.head_time }
@@ -311,6 +318,12 @@ impl History {
     /// The repository's work tree (`None` for a bare repository, or facts not yet refreshed).
     pub fn workdir(&self) -> Option<&Path> {
         self.workdir.as_deref()
+    }
+
+    /// Anchors [`repo_path`](History::repo_path) at another directory laid out like the
+    /// repository: a checkout of the *as of* commit elsewhere (`repolens risks --rev`).
+    pub fn set_workdir(&mut self, workdir: PathBuf) {
+        self.workdir = Some(workdir);
     }
 
     /// The repository-relative path (as keys here are) of a path in the work tree.

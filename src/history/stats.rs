@@ -56,6 +56,9 @@ pub struct FileHistory {
     pub authors: Vec<(u32, u32)>,
     /// Fix commits (indices into [`HistoryFacts::commits`]), newest first.
     pub fixes: Vec<u32>,
+    /// Σ over fix commits of `0.5 ^ (age_days / half_life)`: prior fixes, recent ones weighing
+    /// more (Google's bug-prediction "time-weighted fixes", with exponential weights).
+    pub decayed_fixes: f64,
     /// Committer time of the oldest and newest commit that changed the file.
     pub first_seen: i64,
     pub last_change: i64,
@@ -74,6 +77,8 @@ pub struct FunctionHistory {
     pub decayed_churn: f64,
     /// Fix commits that changed it.
     pub fixes: u32,
+    /// Σ over those fix commits of `0.5 ^ (age_days / half_life)`.
+    pub decayed_fixes: f64,
     pub last_change: i64,
 }
 
@@ -110,6 +115,7 @@ struct FileAcc {
     /// Author → (commits, rank of their newest commit among the file's authors).
     authors: FxHashMap<u32, (u32, u32)>,
     fixes: Vec<u32>,
+    decayed_fixes: f64,
     first_seen: i64,
     last_change: i64,
     last_commit: usize,
@@ -168,6 +174,7 @@ impl FileAcc {
             decayed_churn: 0.0,
             authors: FxHashMap::default(),
             fixes: Vec::new(),
+            decayed_fixes: 0.0,
             first_seen: time,
             last_change: time,
             last_commit: usize::MAX,
@@ -196,6 +203,7 @@ impl FileAcc {
             self.authors.entry(commit.author).or_insert((0, rank)).0 += 1;
             if commit.is_fix {
                 self.fixes.push(commit_idx as u32);
+                self.decayed_fixes += weight;
             }
             self.first_seen = self.first_seen.min(commit.commit_time);
             self.last_change = self.last_change.max(commit.commit_time);
@@ -209,6 +217,7 @@ impl FileAcc {
                     decayed_revisions: 0.0,
                     decayed_churn: 0.0,
                     fixes: 0,
+                    decayed_fixes: 0.0,
                     last_change: commit.commit_time,
                 },
                 last_commit: usize::MAX,
@@ -223,6 +232,9 @@ impl FileAcc {
                 stats.revisions += 1;
                 stats.decayed_revisions += weight;
                 stats.fixes += u32::from(commit.is_fix);
+                if commit.is_fix {
+                    stats.decayed_fixes += weight;
+                }
                 stats.last_change = stats.last_change.max(commit.commit_time);
             }
         }
@@ -247,6 +259,7 @@ impl FileAcc {
             decayed_churn: self.decayed_churn,
             authors,
             fixes: self.fixes,
+            decayed_fixes: self.decayed_fixes,
             first_seen: self.first_seen,
             last_change: self.last_change,
             functions,

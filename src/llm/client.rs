@@ -151,8 +151,13 @@ impl LlmClient {
         }
         let key = config.api_key.as_ref().map_or("", |k| k.expose());
         let openai = OpenAIConfig::new().with_api_base(&config.base_url).with_api_key(key);
+        // async-openai's default transport retries 429 and 5xx on its own (three times, its own
+        // backoff); the plain reqwest service leaves retries to `run`, which the configuration,
+        // the attempt count in errors and cancellation all go through.
+        let client = Client::with_config(openai)
+            .with_http_service(async_openai::middleware::ReqwestService::default());
         Ok(LlmClient {
-            client: Client::with_config(openai),
+            client,
             config: Arc::new(config),
             prompt_tokens: Arc::default(),
             completion_tokens: Arc::default(),

@@ -92,7 +92,8 @@ impl<'a> RequestDispatcher<'a> {
     {
         let Some((id, params)) = self.parse::<R>() else { return self };
         let Some(token) = self.server.pending.get(&id).map(|p| p.token.clone()) else { return self };
-        let snapshot = self.server.snapshot();
+        let mut snapshot = self.server.snapshot();
+        snapshot.request = Some(id.clone());
         let tasks = self.server.task_sender.clone();
         self.server.workers.spawn(move || {
             if token.is_cancelled() {

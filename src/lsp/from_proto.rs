@@ -27,3 +27,17 @@ pub(crate) fn content_change(change: TextDocumentContentChangeEvent) -> ContentC
         text: change.text,
     }
 }
+
+/// The byte offset of an editor position in a file: in the open document if there is one, else
+/// in the indexed text. Out-of-range positions clamp.
+pub(crate) fn offset(
+    analysis: &crate::analysis::Analysis,
+    file: crate::workspace::FileId,
+    position: Position,
+    encoding: crate::text::PositionEncoding,
+) -> Option<u32> {
+    match analysis.document(file) {
+        Some(doc) => Some(doc.document.offset(line_col(position), encoding) as u32),
+        None => Some(analysis.file_summary(file)?.line_index.offset(line_col(position), encoding)),
+    }
+}

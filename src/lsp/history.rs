@@ -94,6 +94,7 @@ impl Server {
         };
         if let Some(history) = load.history {
             self.host.model().set_history(root.clone(), Arc::new(history));
+            self.request_rescore();
         }
         self.history.outcomes.retain(|(r, ..)| *r != root);
         self.history.outcomes.push((root, state, head, load.elapsed));
@@ -102,6 +103,7 @@ impl Server {
     pub(crate) fn on_history_done(&mut self) {
         self.history.running = false;
         self.history.next_head_check = Some(Instant::now() + self.head_check_interval());
+        self.on_history_settled();
         if let Some(reporter) = self.history.progress.take() {
             let histories = self.host.model().history.read();
             let commits: usize = histories.iter().map(|(_, h)| h.facts().commits.len()).sum();

@@ -288,6 +288,7 @@ impl Server {
                     reporter.end(&self.sender, Some(message));
                 }
             }
+            ModelEvent::RiskScored { stats, elapsed } => self.on_risk_scored(stats, elapsed),
             ModelEvent::Updated { files, stats, elapsed } => {
                 tracing::debug!(
                     "model updated for {files} files ({} re-resolved) in {:.1} ms",

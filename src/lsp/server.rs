@@ -13,14 +13,15 @@ use rustc_hash::FxHashMap;
 use super::{
     ExitStatus,
     dispatch::{NotificationDispatcher, RequestDispatcher},
-    handlers,
+    handlers::{self, DiagnosticsResult, DiagnosticsState},
     history::HistoryState,
     indexing::IndexState,
     transport::{Incoming, Outgoing},
 };
 use crate::{
     analysis::{Analysis, AnalysisHost, HistoryLoad, ModelConfig, ModelEvent, ModelUpdater},
-    config::Config,
+    config::{Config, RiskConfig},
+    llm::LlmClient,
     stdx::{CancelToken, ThreadPool},
     syntax::FileSummary,
     syntax::Languages,
@@ -71,6 +72,8 @@ pub(crate) enum Task {
     HistoryDone,
     /// Some root's HEAD moved: refresh its history.
     HeadMoved,
+    /// Diagnostics computed on a worker, to publish.
+    Diagnostics(DiagnosticsResult),
 }
 
 /// A request that has not been answered yet.
@@ -93,13 +96,39 @@ pub(crate) struct ClientSupport {
     pub hierarchical_document_symbols: bool,
     /// The client watches files for us if we register `workspace/didChangeWatchedFiles`.
     pub watched_files_registration: bool,
+    /// The client pulls diagnostics (`textDocument/diagnostic`), so we do not push them.
+    pub pull_diagnostics: bool,
+    /// The client accepts `workspace/diagnostic/refresh`.
+    pub diagnostic_refresh: bool,
+    /// The client accepts `window/showDocument`.
+    pub show_document: bool,
+    /// The client accepts `workspace/applyEdit`.
+    pub apply_edit: bool,
+    /// Its workspace edits may be versioned `documentChanges`.
+    pub document_changes: bool,
+    /// It shows change annotations (and asks for confirmation when one says so).
+    pub change_annotations: bool,
 }
+
+/// Where the client's answers to our requests go when a worker waits for one (by request id).
+pub(crate) type Replies = Arc<parking_lot::Mutex<FxHashMap<RequestId, Sender<Response>>>>;
 
 /// Read-only state a request handler needs, sent to a worker thread.
 pub(crate) struct ServerSnapshot {
     pub analysis: Analysis,
     pub encoding: PositionEncoding,
     pub client: ClientSupport,
+    pub risk: RiskConfig,
+    /// The request being answered (set by the dispatcher for worker requests).
+    pub request: Option<RequestId>,
+    /// For progress and requests to the client from a worker (never for the response itself,
+    /// which the dispatcher sends).
+    pub sender: Sender<Outgoing>,
+    /// The configured model, if any.
+    pub llm: Option<LlmClient>,
+    /// Where answers written as documents go.
+    pub answers_dir: PathBuf,
+    pub replies: Replies,
 }
 
 pub(crate) struct Server {
@@ -114,6 +143,7 @@ pub(crate) struct Server {
     pub(crate) deferred: Vec<DeferredRequest>,
     pub(crate) task_sender: Sender<Task>,
     task_receiver: Receiver<Task>,
+    pub(crate) replies: Replies,
     pub(crate) workers: ThreadPool,
     pub(crate) next_request_id: u64,
     pub(crate) index: IndexState,
@@ -121,6 +151,10 @@ pub(crate) struct Server {
     pub(crate) model: Option<ModelUpdater>,
     /// Open documents whose model update is waiting for edits to settle, and until when.
     pub(crate) model_due: FxHashMap<FileId, Instant>,
+    pub(crate) diagnostics: DiagnosticsState,
+    /// The model answers use, from the environment, `initializationOptions.llm` and
+    /// `.repolens.toml` (read at initialize).
+    pub(crate) llm: Option<LlmClient>,
 }
 
 impl Server {
@@ -139,12 +173,15 @@ impl Server {
             deferred: Vec::new(),
             task_sender,
             task_receiver,
+            replies: Replies::default(),
             workers: ThreadPool::new("repolens-worker", threads),
             next_request_id: 0,
             index: IndexState::default(),
             history: HistoryState::default(),
             model: None,
             model_due: FxHashMap::default(),
+            diagnostics: DiagnosticsState::default(),
+            llm: None,
         }
     }
 
@@ -201,6 +238,10 @@ impl Server {
             Message::Request(request) => self.on_request(request),
             Message::Notification(notification) => self.on_notification(notification),
             Message::Response(response) => {
+                if let Some(waiting) = self.replies.lock().remove(&response.id) {
+                    let _ = waiting.send(response);
+                    return;
+                }
                 if let Some(err) = response.error {
                     tracing::warn!("client answered request {} with an error: {}", response.id, err.message);
                 }
@@ -263,6 +304,7 @@ impl Server {
             Task::HistoryLoaded { root, load } => self.on_history_loaded(root, *load),
             Task::HistoryDone => self.on_history_done(),
             Task::HeadMoved => self.start_history(),
+            Task::Diagnostics(result) => self.on_diagnostics(result),
         }
     }
 
@@ -307,6 +349,12 @@ impl Server {
             analysis: self.host.snapshot(),
             encoding: self.encoding,
             client: self.client.clone(),
+            risk: self.config.risk.clone(),
+            request: None,
+            sender: self.sender.clone(),
+            llm: self.llm.clone(),
+            answers_dir: self.answers_dir(),
+            replies: self.replies.clone(),
         }
     }
 
@@ -323,6 +371,15 @@ impl Server {
             let _ = tasks.send(Task::Model(event));
         }));
         self.lifecycle = Lifecycle::Running;
+    }
+
+    /// Answers written for `repolens.ask` go next to the index cache (never into the workspace),
+    /// else under the system's temporary directory.
+    pub(crate) fn answers_dir(&self) -> PathBuf {
+        match self.config.index_cache(self.host.roots()) {
+            Some(cache) => cache.dir().join("answers"),
+            None => std::env::temp_dir().join("repolens-answers"),
+        }
     }
 
     /// Dispatches parked requests: all of them once the index is ready, else the overdue ones.

@@ -149,6 +149,52 @@ impl Evaluated {
     }
 }
 
+/// A run's outcome and counts, in words.
+pub fn run_summary(run: &TestRun) -> String {
+    let c = run.counts;
+    format!(
+        "{:?}: {} passed, {} failed, {} errors, {} skipped",
+        run.outcome, c.passed, c.failed, c.errors, c.skipped
+    )
+    .to_lowercase()
+}
+
+impl Evaluated {
+    /// One sentence on what the candidate's runs showed.
+    pub fn evidence(&self) -> String {
+        let e = self;
+        let targets = if e.targets.is_empty() {
+            "the whole suite".to_owned()
+        } else {
+            e.targets.iter().map(TestId::as_str).collect::<Vec<_>>().join(", ")
+        };
+        let mut out = match &e.run {
+            Some(run) => format!("target tests ({targets}): {}", run_summary(run)),
+            None => format!("not run: {}", e.error.as_deref().unwrap_or("no result")),
+        };
+        if let Some(r) = &e.regressions
+            && !r.fixed.is_empty()
+        {
+            out.push_str(&format!(
+                "; fixed {}",
+                r.fixed.iter().map(TestId::as_str).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if let Some((run, r)) = &e.wider {
+            out.push_str(&format!(
+                "; whole suite: {}; {}",
+                run_summary(run),
+                if r.is_clean() {
+                    "no regressions".to_owned()
+                } else {
+                    format!("{} regressions", r.newly_failing.len() + r.missing.len())
+                }
+            ));
+        }
+        out
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct RepairOutcome {
     /// Index into `evaluated` of the selected candidate.

@@ -22,7 +22,7 @@ use crate::{
 
 /// Metrics of one `def` or `async def` (functions, methods and nested functions, decorated or
 /// not; lambdas are not functions).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FunctionMetrics {
     /// Names of the enclosing classes and functions and its own, joined with dots: `Class.method`,
     /// `outer.inner`, `outer.Local.method`, `Outer.Inner.method`. Statements that are not
@@ -70,7 +70,7 @@ pub struct FunctionMetrics {
 }
 
 /// Metrics of one file.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileMetrics {
     /// Lines that hold code, in the whole file.
     pub sloc: u32,

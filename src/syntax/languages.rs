@@ -11,15 +11,18 @@ use super::{ImportsQuery, TagsQuery};
 pub enum QueryFile {
     Tags,
     Imports,
+    /// Code smells with mechanical fixes (read by `risk::smells`).
+    Smells,
 }
 
 impl QueryFile {
-    pub const ALL: [QueryFile; 2] = [QueryFile::Tags, QueryFile::Imports];
+    pub const ALL: [QueryFile; 3] = [QueryFile::Tags, QueryFile::Imports, QueryFile::Smells];
 
     pub fn file_name(self) -> &'static str {
         match self {
             QueryFile::Tags => "tags.scm",
             QueryFile::Imports => "imports.scm",
+            QueryFile::Smells => "smells.scm",
         }
     }
 }
@@ -66,6 +69,7 @@ impl LanguageId {
             (LanguageId::Python, QueryFile::Imports) => {
                 Some(include_str!("../../grammars/python/imports.scm"))
             }
+            (LanguageId::Python, QueryFile::Smells) => Some(include_str!("../../grammars/python/smells.scm")),
         }
     }
 
@@ -85,6 +89,8 @@ pub struct Language {
     pub grammar: tree_sitter::Language,
     pub tags: TagsQuery,
     pub imports: Option<ImportsQuery>,
+    /// `smells.scm`, compiled; its captures are interpreted by `risk::smells`.
+    pub smells: Option<tree_sitter::Query>,
     /// The workspace replaced the embedded `tags.scm`; the quick outline, which mirrors the
     /// embedded query, must not stand in for it then.
     pub tags_overridden: bool,
@@ -176,8 +182,11 @@ fn compile(overrides: &[QueryOverride]) -> anyhow::Result<Arc<[Arc<Language>]>> 
             let imports = source(QueryFile::Imports)
                 .map(|src| ImportsQuery::new(&grammar, src).with_context(|| context(QueryFile::Imports)))
                 .transpose()?;
+            let smells = source(QueryFile::Smells)
+                .map(|src| tree_sitter::Query::new(&grammar, src).with_context(|| context(QueryFile::Smells)))
+                .transpose()?;
             let tags_overridden = overrides.iter().any(|o| o.language == id && o.file == QueryFile::Tags);
-            Ok(Arc::new(Language { id, grammar, tags, imports, tags_overridden }))
+            Ok(Arc::new(Language { id, grammar, tags, imports, smells, tags_overridden }))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(languages.into())

@@ -12,6 +12,7 @@ mod discover;
 mod index;
 mod repolens_toml;
 mod scan;
+mod settings;
 mod tree;
 mod vfs;
 mod watch;
@@ -26,6 +27,7 @@ pub use repolens_toml::{CommandLine, RepolensToml, SettingsError, TestSection};
 pub use scan::{
     ScanDepth, ScanProgress, ScannedFile, WorkspaceScan, scan_files, scan_workspace, summarize_source,
 };
+pub use settings::{WorkspaceSettings, workspace_settings, write_answer};
 pub use tree::{TreeError, TreeFile, TreeListing, content_hash, list_tree};
 pub use vfs::{FileId, Vfs, VfsPath};
 pub use watch::{DiskChange, DiskWatcher};

@@ -1,7 +1,7 @@
 //! `.repolens.toml`, the repository's own settings, read from the workspace root.
 //!
 //! One struct with an optional section per feature, so that features add sections without
-//! touching each other; only `[test]` exists so far. Unknown top-level sections are ignored (an
+//! touching each other: `[test]` (the sandbox) and `[llm]` (the model, see `llm::LlmSettings`). Unknown top-level sections are ignored (an
 //! older repolens must not refuse a newer file), but unknown keys inside a known section are
 //! errors: a typo such as `timeout = 5` must not be silently ignored.
 //!
@@ -24,10 +24,13 @@ use super::{SkipReason, read_source};
 /// Settings files larger than this are refused (they are a few lines).
 const MAX_SIZE: u64 = 1024 * 1024;
 
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct RepolensToml {
     pub test: Option<TestSection>,
+    /// Keys in `snake_case` (`base_url`, `api_key_env`, …); merged under the environment and the
+    /// client's settings by `llm::LlmConfig::resolve`.
+    pub llm: Option<crate::llm::LlmSettings>,
 }
 
 /// `[test]`: how the sandbox runs the project's tests (see `sandbox::TestCommand::detect`).

@@ -21,6 +21,8 @@ pub struct TestServerBuilder {
     progress: bool,
     hierarchical: bool,
     watched_files: bool,
+    pull_diagnostics: bool,
+    show_document: bool,
     cache_dir: Option<std::path::PathBuf>,
 }
 
@@ -33,6 +35,8 @@ impl Default for TestServerBuilder {
             progress: false,
             hierarchical: true,
             watched_files: false,
+            pull_diagnostics: false,
+            show_document: false,
             cache_dir: None,
         }
     }
@@ -72,6 +76,19 @@ impl TestServerBuilder {
         self
     }
 
+    /// Whether the client pulls diagnostics (`textDocument/diagnostic`, with refresh support)
+    /// instead of taking pushes.
+    pub fn pull_diagnostics(mut self, on: bool) -> Self {
+        self.pull_diagnostics = on;
+        self
+    }
+
+    /// Whether the client supports `window/showDocument`.
+    pub fn show_document(mut self, on: bool) -> Self {
+        self.show_document = on;
+        self
+    }
+
     pub fn hierarchical_symbols(mut self, on: bool) -> Self {
         self.hierarchical = on;
         self
@@ -90,20 +107,30 @@ impl TestServerBuilder {
                 options.entry("noCache").or_insert(json!(true));
             }
         }
-        json!({
+        let mut params = json!({
             "processId": null,
             "rootUri": self.root_uri,
             "capabilities": {
                 "general": { "positionEncodings": self.encodings },
-                                "window": { "workDoneProgress": self.progress },
-                "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": self.watched_files } },
+                "window": { "workDoneProgress": self.progress, "showDocument": { "support": self.show_document } },
+                "workspace": {
+                    "didChangeWatchedFiles": { "dynamicRegistration": self.watched_files },
+                    "applyEdit": true,
+                    "workspaceEdit": { "documentChanges": true, "changeAnnotationSupport": { "groupsOnLabel": false } }
+                },
                 "textDocument": {
                     "documentSymbol": { "hierarchicalDocumentSymbolSupport": self.hierarchical }
                 }
             },
-                        "initializationOptions": options,
+            "initializationOptions": options,
             "clientInfo": { "name": "repolens-tests" }
-        })
+        });
+        if self.pull_diagnostics {
+            let caps = &mut params["capabilities"];
+            caps["textDocument"]["diagnostic"] = json!({ "relatedDocumentSupport": false });
+            caps["workspace"]["diagnostic"] = json!({ "refreshSupport": true });
+        }
+        params
     }
 
     /// Starts the server in this process, over OS pipes, with the test hooks on.
@@ -153,6 +180,8 @@ pub struct TestClient {
     responses: Vec<Value>,
     /// Raw bytes of every frame received, to check nothing but frames reach stdout.
     pub stray_output: Vec<u8>,
+    /// What we answer to `workspace/applyEdit` (the edit itself is recorded, not applied).
+    pub apply_edit_reply: Value,
 }
 
 enum Incoming {
@@ -173,6 +202,7 @@ impl TestClient {
             server_requests: Vec::new(),
             responses: Vec::new(),
             stray_output: Vec::new(),
+            apply_edit_reply: json!({ "applied": true }),
         }
     }
 
@@ -252,6 +282,22 @@ impl TestClient {
         }
     }
 
+    /// Waits for a notification satisfying `pred` that arrives after this call (earlier ones,
+    /// already recorded, do not count).
+    pub fn wait_new_notification(&mut self, method: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let message =
+                self.next_message(deadline).unwrap_or_else(|| panic!("no new {method} notification"));
+            if message["method"] == method && message.get("id").is_none() && pred(&message["params"]) {
+                return message;
+            }
+            if message.get("method").is_none() {
+                self.responses.push(message);
+            }
+        }
+    }
+
     /// Waits until the progress titled `title` ends; returns its `end` notification.
     pub fn wait_progress_end(&mut self, title: &str) -> Value {
         let begin = self.wait_notification("$/progress", |p| {
@@ -278,6 +324,7 @@ impl TestClient {
                             self.server_requests.push(message.clone());
                             let result = match message["method"].as_str() {
                                 Some("workspace/configuration") => json!([]),
+                                Some("workspace/applyEdit") => self.apply_edit_reply.clone(),
                                 _ => Value::Null,
                             };
                             self.send(json!({ "jsonrpc": "2.0", "id": message["id"], "result": result }));

@@ -68,3 +68,42 @@ pub fn write_fixture(text: &str) -> Fixture {
     flush(current.take(), &mut cursor);
     Fixture { dir, cursor }
 }
+
+impl Fixture {
+    /// Makes the fixture a git repository (if it is not one yet) and commits everything in it,
+    /// with the real `git` CLI, a fixed identity and date, and no user or system config.
+    /// Returns the new HEAD.
+    pub fn commit_all(&self, message: &str) -> String {
+        if !self.path(".git").exists() {
+            self.git(&["init", "-q", "-b", "main"]);
+        }
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
+        self.git(&["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        let mut cmd = std::process::Command::new("git");
+        cmd.current_dir(self.root())
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", self.root())
+            .env("GIT_TERMINAL_PROMPT", "0");
+        for (key, _) in std::env::vars_os() {
+            if key.to_str().is_some_and(|k| k.starts_with("GIT_") && !k.starts_with("GIT_CONFIG")) {
+                cmd.env_remove(key);
+            }
+        }
+        let date = "@1704067200 +0000";
+        cmd.env("GIT_AUTHOR_NAME", "Test")
+            .env("GIT_AUTHOR_EMAIL", "test@example.com")
+            .env("GIT_COMMITTER_NAME", "Test")
+            .env("GIT_COMMITTER_EMAIL", "test@example.com")
+            .env("GIT_AUTHOR_DATE", date)
+            .env("GIT_COMMITTER_DATE", date);
+        let out = cmd.output().expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod fixture;
+pub mod openai;
 
 #[allow(unused_imports)]
 pub use client::{TestClient, TestServerBuilder};

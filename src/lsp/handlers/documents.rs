@@ -27,6 +27,7 @@ pub(crate) fn handle_did_open(server: &mut Server, params: DidOpenTextDocumentPa
     let file = server.host.file_id(path);
     server.host.open_document(file, doc.version, &doc.text, language);
     server.schedule_model_update(file);
+    server.refresh_diagnostics(file);
     Ok(())
 }
 
@@ -42,6 +43,7 @@ pub(crate) fn handle_did_change(
         .change_document(file, params.text_document.version, &changes, encoding)
         .map_err(|err| anyhow::anyhow!("{err}: {}", params.text_document.uri))?;
     server.schedule_model_update(file);
+    server.refresh_diagnostics(file);
     Ok(())
 }
 
@@ -60,6 +62,8 @@ pub(crate) fn handle_did_close(
     // The disk version (or nothing, for an unsaved buffer) takes the document's place.
     server.model_due.remove(&file);
     server.send_model_update(file);
+    // Until the model has the disk version again, the table's (older) entry is what is known.
+    server.refresh_diagnostics(file);
     Ok(())
 }
 

@@ -1,12 +1,16 @@
-//! `initialize`, `initialized`, `shutdown`, `$/cancelRequest`.
+//! `initialize`, `initialized`, `shutdown`, `$/cancelRequest`, `window/workDoneProgress/cancel`.
 
-use lsp_types::{CancelParams, InitializeParams, InitializeResult, InitializedParams, NumberOrString};
+use lsp_types::{
+    CancelParams, InitializeParams, InitializeResult, InitializedParams, NumberOrString,
+    WorkDoneProgressCancelParams,
+};
 
 use crate::{
     lsp::{
         capabilities,
         dispatch::LspResult,
         ext::InternalPanicParams,
+        progress::ProgressReporter,
         server::{Lifecycle, Server, ServerSnapshot},
     },
     stdx::CancelToken,
@@ -36,6 +40,17 @@ pub(crate) fn handle_cancel(server: &mut Server, params: CancelParams) -> anyhow
         NumberOrString::String(s) => lsp_server::RequestId::from(s),
     };
     server.cancel(id);
+    Ok(())
+}
+
+/// The user cancelled a progress bar: if it is one of a request's, cancel that request.
+pub(crate) fn handle_work_done_progress_cancel(
+    server: &mut Server,
+    params: WorkDoneProgressCancelParams,
+) -> anyhow::Result<()> {
+    if let Some(id) = ProgressReporter::request_of(&params.token) {
+        server.cancel(id);
+    }
     Ok(())
 }
 

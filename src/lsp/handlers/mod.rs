@@ -1,11 +1,22 @@
-//! Request and notification handlers, one file per method group. The two tables below are the
+//! Request and notification handlers: one file per method (older groups: `documents.rs` for
+//! text synchronization, `symbols.rs`, `lifecycle.rs`). The two tables below are the
 //! only place that says which method runs where (see `dispatch.rs` for the classes).
 
+mod ask;
+mod code_action;
+mod document_diagnostic;
 mod documents;
+mod execute_command;
+mod fix;
+mod hover;
 mod lifecycle;
+mod publish_diagnostics;
 mod symbols;
+mod workspace_diagnostic;
 
 use lsp_types::{notification as n, request as r};
+
+pub(crate) use publish_diagnostics::{DiagnosticsResult, DiagnosticsState};
 
 use super::{
     dispatch::{NotificationDispatcher, RequestDispatcher},
@@ -18,6 +29,12 @@ pub(crate) fn dispatch_request(d: &mut RequestDispatcher<'_>) {
         .on_sync_mut::<ext::Status>(lifecycle::handle_status)
         .on::<r::DocumentSymbolRequest>(symbols::handle_document_symbol)
         .on_indexed::<r::WorkspaceSymbolRequest>(symbols::handle_workspace_symbol)
+        .on_indexed::<ext::Ask>(ask::handle_ask)
+        .on::<r::DocumentDiagnosticRequest>(document_diagnostic::handle_document_diagnostic)
+        .on::<r::WorkspaceDiagnosticRequest>(workspace_diagnostic::handle_workspace_diagnostic)
+        .on::<r::HoverRequest>(hover::handle_hover)
+        .on::<r::CodeActionRequest>(code_action::handle_code_action)
+        .on_indexed::<r::ExecuteCommand>(execute_command::handle_execute_command)
         .on_test_hook::<ext::InternalPanic>(lifecycle::handle_internal_panic)
         .on_test_hook::<ext::InternalBlock>(lifecycle::handle_internal_block)
         .on_test_hook::<ext::InternalDocumentText>(documents::handle_internal_document_text)
@@ -27,6 +44,7 @@ pub(crate) fn dispatch_request(d: &mut RequestDispatcher<'_>) {
 pub(crate) fn dispatch_notification(d: &mut NotificationDispatcher<'_>) {
     d.on_sync_mut::<n::Cancel>(lifecycle::handle_cancel)
         .on_sync_mut::<n::Initialized>(lifecycle::handle_initialized)
+        .on_sync_mut::<n::WorkDoneProgressCancel>(lifecycle::handle_work_done_progress_cancel)
         .on_sync_mut::<n::DidOpenTextDocument>(documents::handle_did_open)
         .on_sync_mut::<n::DidChangeTextDocument>(documents::handle_did_change)
         .on_sync_mut::<n::DidSaveTextDocument>(documents::handle_did_save)

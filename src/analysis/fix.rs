@@ -1,0 +1,213 @@
+//! Tested fixes asked for from the editor: what to repair at a location — the function around
+//! it, the problem in words, the mechanical fixes of the smells there — and the repair loop run
+//! on it with every open document's unsaved text in the test runs.
+//!
+//! The protocol side (code actions, progress, `workspace/applyEdit`) lives in `lsp`; this is
+//! the part that speaks files, byte ranges and test runs.
+
+use std::path::PathBuf;
+
+use super::Analysis;
+use crate::{
+    config::Config,
+    graph::SymbolGraph,
+    llm::LlmConfig,
+    repair::{
+        Generator, LlmGenerator, MechanicalFix, RepairError, RepairEvent, RepairOptions, RepairOutcome,
+        RepairTask, RuleGenerator, TestPlan, Workspace, WorkspaceTexts, repair,
+    },
+    risk::{Smell, SmellKind, find_smells},
+    sandbox::{BaselineCache, Overlay, SandboxOptions, TestCommand},
+    stdx::CancelToken,
+    syntax::{LanguageId, ParseBudget, SymbolKind, parse_text},
+    text::TextRange,
+    workspace::{FileId, RepolensToml},
+};
+
+/// What the user asked to fix.
+#[derive(Clone, Debug)]
+pub struct FixRequest {
+    pub file: FileId,
+    /// The diagnostic's range or the selection, in the file's current text.
+    pub range: TextRange,
+    /// The diagnostic's message, if the fix was asked for on one.
+    pub problem: Option<String>,
+}
+
+/// A fix ready to run: everything taken from the snapshot it was planned on.
+#[derive(Clone, Debug)]
+pub struct FixJob {
+    pub root: PathBuf,
+    /// Workspace-relative.
+    pub rel_path: PathBuf,
+    /// The open document's version the candidates edit (`None`: the file on disk).
+    pub version: Option<i32>,
+    /// The text the candidates edit.
+    pub text: String,
+    pub task: RepairTask,
+    /// The qualified name of the function being fixed.
+    pub symbol: Option<String>,
+    /// Unsaved editor texts (workspace-relative), present in every test run.
+    pub buffers: Vec<(PathBuf, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FixError {
+    #[error("the file is not under a workspace folder")]
+    NotInWorkspace,
+    #[error("nothing to try here: {0}")]
+    NothingToTry(String),
+    #[error("{0}")]
+    Settings(String),
+    #[error(transparent)]
+    Repair(#[from] RepairError),
+}
+
+impl Analysis {
+    /// Plans a fix at `request`'s location; `model` says whether a model can propose candidates.
+    pub fn plan_fix(&self, request: &FixRequest, model: bool) -> Result<FixJob, FixError> {
+        let disk = self.path(request.file);
+        let disk = disk.as_disk().ok_or(FixError::NotInWorkspace)?;
+        let root = self.roots.iter().find(|root| disk.starts_with(root)).ok_or(FixError::NotInWorkspace)?;
+        let rel_path = disk.strip_prefix(root).map_err(|_| FixError::NotInWorkspace)?.to_path_buf();
+        let (text, version) = match self.document(request.file) {
+            Some(doc) => (doc.document.text(), Some(doc.document.version())),
+            None => (
+                crate::workspace::read_source(disk, 16 << 20).map_err(|err| {
+                    FixError::NothingToTry(format!("cannot read {}: {err:?}", disk.display()))
+                })?,
+                None,
+            ),
+        };
+        let smells = self.smells_in(request.file, &text, request.range);
+        let fixes: Vec<MechanicalFix> =
+            smells.iter().flat_map(|smell| mechanical_fixes(smell, &text)).collect();
+        if fixes.is_empty() && !model {
+            return Err(FixError::NothingToTry(
+                "no mechanical fix is known here and no model is configured".to_owned(),
+            ));
+        }
+        let (focus, symbol) = self.enclosing_function(request.file, request.range, text.len());
+        let problem =
+            request.problem.clone().or_else(|| smells.first().map(|s| s.message.clone())).unwrap_or_else(
+                || match &symbol {
+                    Some(name) => format!("`{name}` has a bug; make the tests pass"),
+                    None => "the selected code has a bug; make the tests pass".to_owned(),
+                },
+            );
+        let buffers = self
+            .documents
+            .iter()
+            .filter_map(|(file, doc)| {
+                let path = self.path(*file);
+                let rel = path.as_disk()?.strip_prefix(root).ok()?.to_path_buf();
+                Some((rel, doc.document.text()))
+            })
+            .collect();
+        let task = RepairTask { file: rel_path.clone(), focus, problem, fixes, context: Vec::new() };
+        Ok(FixJob { root: root.clone(), rel_path, version, text, task, symbol, buffers })
+    }
+
+    /// The smells whose range meets `range` in `text` (the file's current text).
+    fn smells_in(&self, file: FileId, text: &str, range: TextRange) -> Vec<Smell> {
+        let path = self.path(file);
+        let Some(language) = path.as_disk().and_then(LanguageId::from_path) else { return Vec::new() };
+        let lang = self.languages.get(language);
+        let parsed;
+        let tree = match self.document(file).and_then(|doc| doc.tree.as_ref()) {
+            Some(tree) => tree,
+            None => match parse_text(lang, text, None, ParseBudget::default()) {
+                Some(tree) => {
+                    parsed = tree;
+                    &parsed
+                }
+                None => return Vec::new(),
+            },
+        };
+        find_smells(lang, tree, text)
+            .into_iter()
+            .filter(|s| s.range.start <= range.end && range.start <= s.range.end)
+            .collect()
+    }
+
+    /// The innermost function around `range`, else about ten lines around it.
+    fn enclosing_function(&self, file: FileId, range: TextRange, len: usize) -> (TextRange, Option<String>) {
+        if let Some(summary) = self.file_summary(file) {
+            let best = summary
+                .symbols
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| matches!(s.kind, SymbolKind::Function | SymbolKind::Method))
+                .filter(|(_, s)| s.range.start <= range.start && range.end <= s.range.end)
+                .min_by_key(|(_, s)| s.range.end - s.range.start);
+            if let Some((idx, symbol)) = best {
+                return (symbol.range, Some(summary.qualified_name(idx)));
+            }
+        }
+        let start = (range.start as usize).saturating_sub(400);
+        let end = (range.end as usize + 400).min(len);
+        (TextRange::from_usize(start..end), None)
+    }
+}
+
+/// A smell's fixes as repair candidates. A mutable default gets a second candidate where one is
+/// plausible: an empty tuple for `[]` keeps the signature's meaning for a function that only
+/// reads the argument; the tests decide between it and the `None` sentinel.
+pub fn mechanical_fixes(smell: &Smell, text: &str) -> Vec<MechanicalFix> {
+    let Some(fix) = &smell.fix else { return Vec::new() };
+    let mut out = vec![MechanicalFix {
+        title: fix.title.clone(),
+        edits: fix.edits.iter().map(|e| (e.range, e.new_text.clone())).collect(),
+    }];
+    if smell.kind == SmellKind::MutableDefaultArgument
+        && let Some(default) = text.get(smell.range.start as usize..smell.range.end as usize)
+        && let Some(at) = default.rfind("[]")
+        && default[at + 2..].trim().is_empty()
+    {
+        let start = smell.range.start + at as u32;
+        out.push(MechanicalFix {
+            title: format!("Use an empty tuple as the default of `{}`", smell.subject),
+            edits: vec![(TextRange::new(start, start + 2), "()".to_owned())],
+        });
+    }
+    out
+}
+
+/// Runs the repair loop for `job`: mechanical fixes first, then the model's candidates when one
+/// is configured; every run sees the job's unsaved buffers.
+pub fn run_fix(
+    job: &FixJob,
+    graph: &SymbolGraph,
+    model: Option<LlmConfig>,
+    cancel: CancelToken,
+    progress: &dyn Fn(RepairEvent),
+) -> Result<RepairOutcome, FixError> {
+    let settings = RepolensToml::load(&job.root).map_err(|err| FixError::Settings(format!("{err:#}")))?;
+    let command = TestCommand::detect(&job.root, settings.test.as_ref())
+        .map_err(|err| FixError::Settings(err.to_string()))?;
+    let baseline_cache = Config::default()
+        .index_cache(std::slice::from_ref(&job.root))
+        .and_then(|cache| BaselineCache::new(&cache.dir().join("baselines"), &job.root).ok());
+    let mut sandbox = SandboxOptions::new();
+    sandbox.cancel = cancel;
+    let options = RepairOptions {
+        rounds: if model.is_some() { 2 } else { 1 },
+        max_parallel: None,
+        sandbox,
+        baseline_cache,
+        buffers: job.buffers.iter().map(|(path, text)| Overlay::new(path.clone(), text.clone())).collect(),
+        // Editor fixes are traced like the command line's (best effort: no trace, no failure).
+        trace: Config::default()
+            .trace_file(std::slice::from_ref(&job.root))
+            .and_then(|path| crate::trace::Trace::start(&path).ok()),
+    };
+    let plan = TestPlan { command, required: Vec::new(), wider: Some(Vec::new()) };
+    let sources = WorkspaceTexts { root: job.root.clone(), buffers: job.buffers.clone() };
+    let llm = model.map(|config| LlmGenerator::new(config, job.root.clone(), 3));
+    let mut generators: Vec<&dyn Generator> = vec![&RuleGenerator];
+    if let Some(llm) = &llm {
+        generators.push(llm);
+    }
+    let workspace = Workspace { root: &job.root, sources: &sources, graph: Some(graph) };
+    Ok(repair(&job.task, workspace, &generators, &plan, &options, progress)?)
+}
