@@ -101,6 +101,9 @@ fn excess(table: &RiskTable, fv: &FactorValue) -> f64 {
     weight(&FUNCTION_WEIGHTS, fv.factor) * (fv.factor.transform(fv.value) - fv.factor.transform(median))
 }
 
+/// The percentile from which a factor is named in a diagnostic's message.
+const MENTION_PERCENTILE: f64 = 60.0;
+
 fn function_diagnostic(
     table: &RiskTable,
     function: &FunctionRisk,
@@ -111,7 +114,10 @@ fn function_diagnostic(
     // Size raises nearly every flagged function's risk the most, and "it is long" is the least
     // useful thing to be told: the other raising factors (what changed, what is hard to read)
     // come first, and size only fills a place they leave. The hover shows every factor.
-    let raising = || reports.iter().filter(|r| r.excess > 0.0);
+    // A factor is named only when it stands out in the repository too: a complexity of 1 can
+    // raise the score of a tiny repository's median function, yet calling it "hard to read" at
+    // p12 would be false.
+    let raising = || reports.iter().filter(|r| r.excess > 0.0 && r.percentile >= MENTION_PERCENTILE);
     let top: Vec<&FactorReport> = raising()
         .filter(|r| r.factor != Factor::Size)
         .chain(raising().filter(|r| r.factor == Factor::Size))
