@@ -81,7 +81,7 @@ fn ask_and_the_command_answer_with_cited_positions() {
     assert_eq!(init["capabilities"]["experimental"]["repolens"]["ask"], true);
     assert_eq!(
         init["capabilities"]["executeCommandProvider"]["commands"],
-        json!(["repolens.ask", "repolens.explainRisk", "repolens.fix"])
+        json!(["repolens.ask", "repolens.explainRisk", "repolens.fix", "repolens.generateTest"])
     );
 
     // Asked at once: the request waits for the index instead of answering from nothing.

@@ -7,7 +7,11 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{TestClient, TestServerBuilder, write_fixture};
+use support::{
+    TestClient, TestServerBuilder,
+    openai::{FakeOpenAi, completion},
+    write_fixture,
+};
 
 const PROJECT: &str = r#"
 //- /pkg/__init__.py
@@ -177,4 +181,85 @@ fn the_fix_command_needs_no_model_for_a_smell() {
     let report = fix(&["--apply"]);
     assert_eq!(report["applied"], true, "{report}");
     assert!(fixture.read("pkg/cart.py").contains("if items is None"));
+}
+
+#[test]
+fn a_generated_test_must_pass_and_call_the_function_before_it_is_offered_as_a_new_file() {
+    let fixture = write_fixture(
+        r#"
+//- /pkg/__init__.py
+//- /pkg/calc.py
+def mean(values):
+    total = 0
+    for v in values:
+        if v is None:
+            continue
+        total += v
+    return total / len(values)
+
+
+def double(x):
+    return x * 2
+//- /tests/test_other.py
+def test_nothing():
+    assert True
+"#,
+    );
+    let good = "```python\nfrom pkg.calc import mean\n\n\ndef test_mean_of_two():\n    assert mean([1, 3]) == 2\n```";
+    // The first sample never calls `mean`; the second does and passes; the third fails.
+    let model = FakeOpenAi::start(vec![
+        completion(
+            "```python\ndef mean(values):\n    return 2\n\n\ndef test_mean():\n    assert mean([1, 3]) == 2\n```",
+        ),
+        completion(good),
+        completion(
+            "```python\nfrom pkg.calc import mean\n\n\ndef test_mean():\n    assert mean([1, 3]) == 3\n```",
+        ),
+    ]);
+    let builder = TestServerBuilder::default().progress(true).root_uri(fixture.root_uri()).initialization_options(
+        json!({ "llm": { "baseUrl": model.base_url, "model": "local", "apiKeyEnv": "REPOLENS_TEST_NO_SUCH_KEY" } }),
+    );
+    let mut client = builder.start_binary(&["serve"]);
+    client.initialize(&builder);
+    client.wait_indexed();
+    let uri = fixture.uri("pkg/calc.py");
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "python", "version": 1, "text": fixture.read("pkg/calc.py") } }),
+    );
+    let published = client.wait_notification("textDocument/publishDiagnostics", |p| {
+        p["uri"] == uri.as_str()
+            && p["diagnostics"].as_array().unwrap().iter().any(|d| d["data"]["qual"] == "mean")
+    });
+    let diagnostic = published["params"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["data"]["qual"] == "mean")
+        .unwrap()
+        .clone();
+    let actions = client.request_ok(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri }, "range": diagnostic["range"], "context": { "diagnostics": [diagnostic] } }),
+    );
+    let action = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"] == "Generate a test for `mean`")
+        .unwrap_or_else(|| panic!("no test-generation action in {actions}"))
+        .clone();
+    let result = client.request_ok(
+        "workspace/executeCommand",
+        json!({ "command": action["command"]["command"], "arguments": action["command"]["arguments"] }),
+    );
+    assert_eq!(result["status"], "applied", "{result}");
+    let apply = client.server_requests.iter().find(|r| r["method"] == "workspace/applyEdit").unwrap().clone();
+    let changes = apply["params"]["edit"]["documentChanges"].as_array().unwrap();
+    assert_eq!(changes[0]["kind"], "create", "the test is a new file: {apply}");
+    let created = changes[0]["uri"].as_str().unwrap();
+    assert!(created.contains("/tests/") && created.ends_with(".py"), "{created}");
+    assert!(changes[1]["edits"][0]["newText"].as_str().unwrap().contains("def test_mean_of_two"), "{apply}");
+    assert!(!fixture.root().join("tests/test_calc.py").exists(), "only the editor creates files");
+    assert_eq!(client.shutdown_and_exit(), 0);
 }

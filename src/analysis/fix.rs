@@ -13,8 +13,9 @@ use crate::{
     graph::SymbolGraph,
     llm::LlmConfig,
     repair::{
-        Generator, LlmGenerator, MechanicalFix, RepairError, RepairEvent, RepairOptions, RepairOutcome,
-        RepairTask, RuleGenerator, TestPlan, Workspace, WorkspaceTexts, repair,
+        Generator, LlmGenerator, LlmTestGenerator, MechanicalFix, RepairError, RepairEvent, RepairOptions,
+        RepairOutcome, RepairTask, RuleGenerator, TestGenOptions, TestGenOutcome, TestPlan, TestTask,
+        Workspace, WorkspaceTexts, generate_test, repair, style_example,
     },
     risk::{Smell, SmellKind, find_smells},
     sandbox::{BaselineCache, Overlay, SandboxOptions, TestCommand},
@@ -210,4 +211,45 @@ pub fn run_fix(
     }
     let workspace = Workspace { root: &job.root, sources: &sources, graph: Some(graph) };
     Ok(repair(&job.task, workspace, &generators, &plan, &options, progress)?)
+}
+
+/// Generates a test file for the function `job` was planned on: the model writes candidates,
+/// and one is accepted only when it passes on the current code and calls the function.
+pub fn run_test_generation(
+    job: &FixJob,
+    graph: &SymbolGraph,
+    model: LlmConfig,
+    cancel: CancelToken,
+) -> Result<(TestTask, TestGenOutcome), FixError> {
+    let qualname = job
+        .symbol
+        .clone()
+        .ok_or_else(|| FixError::NothingToTry("there is no function here to write a test for".to_owned()))?;
+    let settings = RepolensToml::load(&job.root).map_err(|err| FixError::Settings(format!("{err:#}")))?;
+    let command = TestCommand::detect(&job.root, settings.test.as_ref())
+        .map_err(|err| FixError::Settings(err.to_string()))?;
+    let sources = WorkspaceTexts { root: job.root.clone(), buffers: job.buffers.clone() };
+    let test_path = TestTask::free_test_path(&job.root, &job.rel_path, &qualname);
+    let task = TestTask {
+        file: job.rel_path.clone(),
+        focus: job.task.focus,
+        qualname,
+        module: TestTask::module_of(&job.rel_path),
+        context: style_example(graph, &sources, &test_path).into_iter().collect(),
+        test_path,
+    };
+    let mut sandbox = SandboxOptions::new();
+    sandbox.cancel = cancel;
+    let options = TestGenOptions {
+        rounds: 2,
+        max_parallel: None,
+        sandbox,
+        buffers: job.buffers.iter().map(|(path, text)| Overlay::new(path.clone(), text.clone())).collect(),
+        trace: Config::default()
+            .trace_file(std::slice::from_ref(&job.root))
+            .and_then(|path| crate::trace::Trace::start(&path).ok()),
+    };
+    let generator = LlmTestGenerator::new(model, 3);
+    let outcome = generate_test(&task, &job.root, &sources, Some(&generator), &command, &options)?;
+    Ok((task, outcome))
 }

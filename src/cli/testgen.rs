@@ -13,8 +13,8 @@ use crate::{
     graph::SymbolGraph,
     llm::LlmConfig,
     repair::{
-        LlmTestGenerator, SourceTexts, TestEvaluated, TestGenOptions, TestGenOutcome, TestTask,
-        WorkspaceTexts, generate_test, tests_for_ranges,
+        LlmTestGenerator, TestEvaluated, TestGenOptions, TestGenOutcome, TestTask, WorkspaceTexts,
+        generate_test, style_example, tests_for_ranges,
     },
     sandbox::{SandboxOptions, TestCommand},
     text::TextRange,
@@ -87,26 +87,6 @@ pub(crate) fn generate_test_command(at: Located<'_>, args: &FixArgs) -> anyhow::
     }
     anyhow::ensure!(outcome.winner.is_some(), "no generated test passed and called {qualname}");
     Ok(())
-}
-
-/// A test file to show the model the project's style: one in the directory the new file goes
-/// to if there is one, else any. At most 4 KiB of it.
-fn style_example(
-    graph: &SymbolGraph,
-    sources: &WorkspaceTexts,
-    test_path: &Path,
-) -> Option<(String, String)> {
-    let dir = test_path.parent().map(|d| d.to_string_lossy().replace('\\', "/")).unwrap_or_default();
-    let mut tests: Vec<&str> =
-        graph.files().filter(|(file, _, _)| graph.is_test_file(*file)).map(|(_, path, _)| path).collect();
-    tests.sort_by_key(|p| (Path::new(p).parent().map(|d| d.to_string_lossy() != dir.as_str()), p.len(), *p));
-    let path = tests.into_iter().find(|p| p.ends_with(".py"))?;
-    let text = sources.text(Path::new(path))?;
-    let mut end = text.len().min(4096);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    Some((format!("{path} (an existing test file, for its style)"), text[..end].to_owned()))
 }
 
 fn candidate_json(e: &TestEvaluated) -> Value {

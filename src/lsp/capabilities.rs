@@ -64,6 +64,7 @@ pub(crate) fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilit
                 ext::ASK_COMMAND.to_owned(),
                 ext::EXPLAIN_RISK.to_owned(),
                 ext::FIX_COMMAND.to_owned(),
+                ext::GENERATE_TEST_COMMAND.to_owned(),
             ],
             work_done_progress_options: WorkDoneProgressOptions { work_done_progress: Some(true) },
         }),

@@ -130,6 +130,12 @@ pub const EXPLAIN_RISK: &str = "repolens.explainRisk";
 /// `documentChanges`, a change annotation saying what was tested). Answers [`FixResult`].
 pub const FIX_COMMAND: &str = "repolens.fix";
 
+/// The "Generate a test for …" code action's command (offered on risk diagnostics when a model
+/// is configured): arguments `[FixArgs]`. The model writes test files for the function at
+/// `range`; one that passes on the current code and calls the function is offered as a new file
+/// with `workspace/applyEdit`. Answers [`FixResult`].
+pub const GENERATE_TEST_COMMAND: &str = "repolens.generateTest";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FixArgs {

@@ -39,6 +39,7 @@ pub use select::{
 };
 pub use testgen::{
     LlmTestGenerator, TestEvaluated, TestGenOptions, TestGenOutcome, TestRejection, TestTask, generate_test,
+    style_example,
 };
 
 use crate::{

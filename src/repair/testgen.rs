@@ -644,3 +644,23 @@ fn failure_text(run: &TestRun) -> String {
     }
     out
 }
+
+/// A test file to show the model the project's style: one in the directory the new file goes
+/// to if there is one, else any. At most 4 KiB of it.
+pub fn style_example(
+    graph: &crate::graph::SymbolGraph,
+    sources: &dyn SourceTexts,
+    test_path: &Path,
+) -> Option<(String, String)> {
+    let dir = test_path.parent().map(|d| d.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+    let mut tests: Vec<&str> =
+        graph.files().filter(|(file, _, _)| graph.is_test_file(*file)).map(|(_, path, _)| path).collect();
+    tests.sort_by_key(|p| (Path::new(p).parent().map(|d| d.to_string_lossy() != dir.as_str()), p.len(), *p));
+    let path = tests.into_iter().find(|p| p.ends_with(".py"))?;
+    let text = sources.text(Path::new(path))?;
+    let mut end = text.len().min(4096);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some((format!("{path} (an existing test file, for its style)"), text[..end].to_owned()))
+}

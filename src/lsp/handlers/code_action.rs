@@ -3,7 +3,8 @@
 //! On a risk diagnostic: "Explain risk", which runs `repolens.explainRisk` (see
 //! `execute_command.rs`) to open the full breakdown. On a smell diagnostic: "Fix with tested
 //! patch…" (`repolens.fix`: the smell's mechanical fixes, tested, the winner applied); on a risk
-//! diagnostic or a selection, the same when a model is configured to propose candidates.
+//! diagnostic or a selection, the same when a model is configured to propose candidates, and on a
+//! risk diagnostic "Generate a test for …" (`repolens.generateTest`).
 
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse, Command,
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 use crate::{
     lsp::{
         dispatch::LspResult,
-        ext::{EXPLAIN_RISK, FIX_COMMAND, FixArgs},
+        ext::{EXPLAIN_RISK, FIX_COMMAND, FixArgs, GENERATE_TEST_COMMAND},
         server::ServerSnapshot,
     },
     stdx::CancelToken,
@@ -37,6 +38,21 @@ pub(crate) fn handle_code_action(
             actions.push(fix_action(&uri, diagnostic.range, Some(diagnostic)));
         }
         let qual = diagnostic.data.as_ref().and_then(|d| d.get("qual")).and_then(Value::as_str);
+        if let (true, true, Some(qual), Some(_)) = (ours, risk, qual, &snap.llm) {
+            let title = format!("Generate a test for `{qual}`");
+            let args = FixArgs { uri: uri.clone(), range: diagnostic.range, problem: None };
+            actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                title: title.clone(),
+                kind: Some(CodeActionKind::QUICKFIX),
+                diagnostics: Some(vec![diagnostic.clone()]),
+                command: Some(Command {
+                    title,
+                    command: GENERATE_TEST_COMMAND.to_owned(),
+                    arguments: Some(vec![serde_json::to_value(args).unwrap_or_default()]),
+                }),
+                ..CodeAction::default()
+            }));
+        }
         let (true, true, Some(qual)) = (ours, risk, qual) else { continue };
         let title = format!("Explain risk of `{qual}`");
         actions.push(CodeActionOrCommand::CodeAction(CodeAction {

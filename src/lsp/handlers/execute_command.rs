@@ -3,7 +3,8 @@
 //!   of other editors). The answer is written as a Markdown document next to the index cache and
 //!   opened with `window/showDocument`; the command's result carries the same answer as
 //!   `repolens/ask` and the document's URI.
-//! - `repolens.fix` ("Fix with tested patch…"): see `fix.rs`.
+//! - `repolens.fix` ("Fix with tested patch…") and `repolens.generateTest` ("Generate a test
+//!   for …"): see `fix.rs`.
 //! - `repolens.explainRisk` (the "Explain risk" code action): a function's risk breakdown as
 //!   Markdown, returned and shown — as a document when the client can show one, else as a
 //!   message.
@@ -16,7 +17,7 @@ use super::ask::answer_question;
 use crate::{
     lsp::{
         dispatch::{LspError, LspResult},
-        ext::{ASK_COMMAND, AskCommandResult, AskParams, EXPLAIN_RISK, FIX_COMMAND},
+        ext::{ASK_COMMAND, AskCommandResult, AskParams, EXPLAIN_RISK, FIX_COMMAND, GENERATE_TEST_COMMAND},
         from_proto,
         server::ServerSnapshot,
         to_proto,
@@ -33,6 +34,11 @@ pub(crate) fn handle_execute_command(
 ) -> LspResult<Option<Value>> {
     if params.command == EXPLAIN_RISK {
         return explain_risk(&snap, &params.arguments).map(Some);
+    }
+    if params.command == GENERATE_TEST_COMMAND {
+        let token = params.work_done_progress_params.work_done_token;
+        let result = super::fix::run_generate_test_command(&snap, params.arguments, token, cancel)?;
+        return Ok(Some(to_json(result)?));
     }
     if params.command == FIX_COMMAND {
         let token = params.work_done_progress_params.work_done_token;

@@ -4,6 +4,7 @@
 //! for open documents and a change annotation saying what was tested — and waits for the
 //! client's answer. A rejected edit (`applied: false`, e.g. the document changed meanwhile) is
 //! reported, never retried; with no winner the user is told why and gets the best diff.
+//! `repolens.generateTest` follows the same path for a new test file.
 
 use std::{cell::RefCell, collections::HashMap, time::Duration};
 
@@ -17,10 +18,10 @@ use lsp_types::{
 use serde_json::Value;
 
 use crate::{
-    analysis::{Cancelled, FixError, FixRequest, run_fix},
+    analysis::{Cancelled, FixError, FixRequest, run_fix, run_test_generation},
     lsp::{
         dispatch::{LspError, LspResult},
-        ext::{FIX_COMMAND, FixArgs, FixResult},
+        ext::{FIX_COMMAND, FixArgs, FixResult, GENERATE_TEST_COMMAND},
         from_proto,
         progress::ProgressReporter,
         server::ServerSnapshot,
@@ -42,17 +43,8 @@ pub(crate) fn run_fix_command(
     token: Option<NumberOrString>,
     cancel: &CancelToken,
 ) -> LspResult<FixResult> {
-    let args: FixArgs =
-        arguments.into_iter().next().and_then(|a| serde_json::from_value(a).ok()).ok_or_else(|| {
-            LspError::new(ErrorCode::InvalidParams, format!("{FIX_COMMAND}: expected [{{uri, range}}]"))
-        })?;
+    let request = fix_request(snap, FIX_COMMAND, arguments)?;
     let analysis = &snap.analysis;
-    let file = analysis
-        .file_id(&from_proto::vfs_path(&args.uri))
-        .ok_or_else(|| LspError::new(ErrorCode::InvalidParams, format!("unknown document {}", args.uri)))?;
-    let start = from_proto::offset(analysis, file, args.range.start, snap.encoding).unwrap_or(0);
-    let end = from_proto::offset(analysis, file, args.range.end, snap.encoding).unwrap_or(start);
-    let request = FixRequest { file, range: TextRange::new(start, end.max(start)), problem: args.problem };
 
     let progress = RefCell::new(snap.request.as_ref().and_then(|id| {
         ProgressReporter::for_request(&snap.sender, id, token, snap.client.work_done_progress, "Fixing")
@@ -142,6 +134,110 @@ pub(crate) fn run_fix_command(
         let message = format!(
             "The tested patch was not applied ({why}). If the file changed since the fix started, run the fix again."
         );
+        show_message(snap, MessageType::WARNING, &message);
+        ("rejected", message)
+    };
+    Ok(FixResult { status: status.to_owned(), message, diff, candidates })
+}
+
+/// The command's `[FixArgs]` as a request on the snapshot.
+fn fix_request(snap: &ServerSnapshot, command: &str, arguments: Vec<Value>) -> LspResult<FixRequest> {
+    let args: FixArgs =
+        arguments.into_iter().next().and_then(|a| serde_json::from_value(a).ok()).ok_or_else(|| {
+            LspError::new(ErrorCode::InvalidParams, format!("{command}: expected [{{uri, range}}]"))
+        })?;
+    let analysis = &snap.analysis;
+    let file = analysis
+        .file_id(&from_proto::vfs_path(&args.uri))
+        .ok_or_else(|| LspError::new(ErrorCode::InvalidParams, format!("unknown document {}", args.uri)))?;
+    let start = from_proto::offset(analysis, file, args.range.start, snap.encoding).unwrap_or(0);
+    let end = from_proto::offset(analysis, file, args.range.end, snap.encoding).unwrap_or(start);
+    Ok(FixRequest { file, range: TextRange::new(start, end.max(start)), problem: args.problem })
+}
+
+/// `repolens.generateTest`: the model's test files for the function, run in the sandbox; the
+/// first that passes on the current code and calls the function is offered as a new file.
+pub(crate) fn run_generate_test_command(
+    snap: &ServerSnapshot,
+    arguments: Vec<Value>,
+    token: Option<NumberOrString>,
+    cancel: &CancelToken,
+) -> LspResult<FixResult> {
+    let request = fix_request(snap, GENERATE_TEST_COMMAND, arguments)?;
+    let Some(model) = snap.llm.as_ref().map(|client| client.config().clone()) else {
+        return Err(LspError::new(
+            ErrorCode::InvalidParams,
+            "tests are written by a model and none is configured (initializationOptions.llm, .repolens.toml [llm] or REPOLENS_LLM_BASE_URL)",
+        ));
+    };
+    let mut progress = snap.request.as_ref().and_then(|id| {
+        ProgressReporter::for_request(
+            &snap.sender,
+            id,
+            token,
+            snap.client.work_done_progress,
+            "Writing a test",
+        )
+    });
+    if let Some(progress) = progress.as_mut() {
+        progress.report(&snap.sender, Some("generating and running test candidates".to_owned()), None);
+    }
+    let result = snap.analysis.plan_fix(&request, true).and_then(|job| {
+        let graph = snap.analysis.model().graph.read().clone();
+        run_test_generation(&job, &graph, model, cancel.clone()).map(|done| (job, done))
+    });
+    let end = |progress: Option<ProgressReporter>, message: &str| {
+        if let Some(progress) = progress {
+            progress.end(&snap.sender, Some(message.to_owned()));
+        }
+    };
+    let (job, (task, outcome)) = match result {
+        Ok(done) => done,
+        Err(err) => {
+            end(progress, &err.to_string());
+            if cancel.is_cancelled() {
+                return Err(LspError::from(Cancelled));
+            }
+            return Err(LspError::new(ErrorCode::InvalidParams, err.to_string()));
+        }
+    };
+    let candidates = outcome.evaluated.len();
+    let Some(winner) = outcome.winner() else {
+        end(progress, "no test passed");
+        let reasons: Vec<String> = outcome
+            .evaluated
+            .iter()
+            .filter_map(|e| e.reason.clone())
+            .chain(outcome.notes.iter().cloned())
+            .collect();
+        let message = format!(
+            "No generated test for `{}` both passed and called it: {}",
+            task.qualname,
+            if reasons.is_empty() { "no candidates".to_owned() } else { reasons.join("; ") }
+        );
+        show_message(snap, MessageType::WARNING, &message);
+        return Ok(FixResult { status: "noWinner".to_owned(), message, diff: None, candidates });
+    };
+    end(progress, "selected");
+    let evidence = format!(
+        "{} passes on the current code and calls `{}` ({})",
+        task.test_path.display(),
+        task.qualname,
+        winner.calling.join(", ")
+    );
+    let label = format!("repolens: a test for {}", task.qualname);
+    let edit =
+        workspace_edit(snap, &job.root, None, &task.test_path, &winner.candidate.changes, &label, &evidence)
+            .ok_or_else(|| {
+                LspError::new(ErrorCode::InternalError, "cannot express the test file as an edit")
+            })?;
+    let diff = Some(winner.candidate.diff());
+    let response = apply_edit(snap, label, edit, cancel)?;
+    let (status, message) = if response.applied {
+        ("applied", format!("Added {}. Tested: {evidence}", task.test_path.display()))
+    } else {
+        let why = response.failure_reason.unwrap_or_else(|| "the editor declined it".to_owned());
+        let message = format!("The generated test was not added ({why}).");
         show_message(snap, MessageType::WARNING, &message);
         ("rejected", message)
     };
