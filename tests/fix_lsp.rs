@@ -149,15 +149,7 @@ fn a_smell_fix_is_tested_with_pytest_and_offered_as_a_versioned_edit() {
 fn the_fix_command_needs_no_model_for_a_smell() {
     let fixture = write_fixture(PROJECT);
     let cache = tempfile::tempdir().unwrap();
-    for args in [&["init", "-q"][..], &["add", "-A"], &["commit", "-q", "-m", "cart"]] {
-        let out = std::process::Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
-            .args(args)
-            .current_dir(fixture.root())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    }
+    fixture.commit_all("cart");
     let before = fixture.read("pkg/cart.py");
     let fix = |extra: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_repolens"))

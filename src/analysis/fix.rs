@@ -20,7 +20,7 @@ use crate::{
     risk::{Smell, SmellKind, find_smells},
     sandbox::{BaselineCache, Overlay, SandboxOptions, TestCommand},
     stdx::CancelToken,
-    syntax::{LanguageId, ParseBudget, SymbolKind, parse_text},
+    syntax::{Language, LanguageId, ParseBudget, SymbolKind, SyntaxTree, parse_text},
     text::TextRange,
     workspace::{FileId, RepolensToml},
 };
@@ -113,22 +113,8 @@ impl Analysis {
     fn smells_in(&self, file: FileId, text: &str, range: TextRange) -> Vec<Smell> {
         let path = self.path(file);
         let Some(language) = path.as_disk().and_then(LanguageId::from_path) else { return Vec::new() };
-        let lang = self.languages.get(language);
-        let parsed;
-        let tree = match self.document(file).and_then(|doc| doc.tree.as_ref()) {
-            Some(tree) => tree,
-            None => match parse_text(lang, text, None, ParseBudget::default()) {
-                Some(tree) => {
-                    parsed = tree;
-                    &parsed
-                }
-                None => return Vec::new(),
-            },
-        };
-        find_smells(lang, tree, text)
-            .into_iter()
-            .filter(|s| s.range.start <= range.end && range.start <= s.range.end)
-            .collect()
+        let tree = self.document(file).and_then(|doc| doc.tree.as_ref());
+        smells_in(self.languages.get(language), tree, text, range)
     }
 
     /// The innermost function around `range`, else about ten lines around it.
@@ -149,6 +135,26 @@ impl Analysis {
         let end = (range.end as usize + 400).min(len);
         (TextRange::from_usize(start..end), None)
     }
+}
+
+/// The smells whose range meets `range` in `text`, found on `tree` (parsed from `text`) or, when
+/// there is none, on a fresh parse.
+pub fn smells_in(lang: &Language, tree: Option<&SyntaxTree>, text: &str, range: TextRange) -> Vec<Smell> {
+    let parsed;
+    let tree = match tree {
+        Some(tree) => tree,
+        None => match parse_text(lang, text, None, ParseBudget::default()) {
+            Some(tree) => {
+                parsed = tree;
+                &parsed
+            }
+            None => return Vec::new(),
+        },
+    };
+    find_smells(lang, tree, text)
+        .into_iter()
+        .filter(|s| s.range.start <= range.end && range.start <= s.range.end)
+        .collect()
 }
 
 /// A smell's fixes as repair candidates. A mutable default gets a second candidate where one is
@@ -183,9 +189,7 @@ pub fn run_fix(
     cancel: CancelToken,
     progress: &dyn Fn(RepairEvent),
 ) -> Result<RepairOutcome, FixError> {
-    let settings = RepolensToml::load(&job.root).map_err(|err| FixError::Settings(format!("{err:#}")))?;
-    let command = TestCommand::detect(&job.root, settings.test.as_ref())
-        .map_err(|err| FixError::Settings(err.to_string()))?;
+    let command = test_command(&job.root)?;
     let baseline_cache = Config::default()
         .index_cache(std::slice::from_ref(&job.root))
         .and_then(|cache| BaselineCache::new(&cache.dir().join("baselines"), &job.root).ok());
@@ -197,10 +201,7 @@ pub fn run_fix(
         sandbox,
         baseline_cache,
         buffers: job.buffers.iter().map(|(path, text)| Overlay::new(path.clone(), text.clone())).collect(),
-        // Editor fixes are traced like the command line's (best effort: no trace, no failure).
-        trace: Config::default()
-            .trace_file(std::slice::from_ref(&job.root))
-            .and_then(|path| crate::trace::Trace::start(&path).ok()),
+        trace: crate::trace::Trace::for_workspace(&job.root),
     };
     let plan = TestPlan { command, required: Vec::new(), wider: Some(Vec::new()) };
     let sources = WorkspaceTexts { root: job.root.clone(), buffers: job.buffers.clone() };
@@ -225,9 +226,7 @@ pub fn run_test_generation(
         .symbol
         .clone()
         .ok_or_else(|| FixError::NothingToTry("there is no function here to write a test for".to_owned()))?;
-    let settings = RepolensToml::load(&job.root).map_err(|err| FixError::Settings(format!("{err:#}")))?;
-    let command = TestCommand::detect(&job.root, settings.test.as_ref())
-        .map_err(|err| FixError::Settings(err.to_string()))?;
+    let command = test_command(&job.root)?;
     let sources = WorkspaceTexts { root: job.root.clone(), buffers: job.buffers.clone() };
     let test_path = TestTask::free_test_path(&job.root, &job.rel_path, &qualname);
     let task = TestTask {
@@ -245,11 +244,15 @@ pub fn run_test_generation(
         max_parallel: None,
         sandbox,
         buffers: job.buffers.iter().map(|(path, text)| Overlay::new(path.clone(), text.clone())).collect(),
-        trace: Config::default()
-            .trace_file(std::slice::from_ref(&job.root))
-            .and_then(|path| crate::trace::Trace::start(&path).ok()),
+        trace: crate::trace::Trace::for_workspace(&job.root),
     };
     let generator = LlmTestGenerator::new(model, 3);
     let outcome = generate_test(&task, &job.root, &sources, Some(&generator), &command, &options)?;
     Ok((task, outcome))
+}
+
+/// The project's test command: `.repolens.toml`'s `[test]`, else detected.
+fn test_command(root: &std::path::Path) -> Result<TestCommand, FixError> {
+    let settings = RepolensToml::load(root).map_err(|err| FixError::Settings(format!("{err:#}")))?;
+    TestCommand::detect(root, settings.test.as_ref()).map_err(|err| FixError::Settings(err.to_string()))
 }

@@ -33,7 +33,7 @@ use anyhow::Context as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::fix::{localize, start_trace};
+use super::fix::localize;
 use crate::{
     analysis::{LoadOptions, load_repository},
     llm::{LlmConfig, LlmSettings},
@@ -204,7 +204,7 @@ pub fn run_repair_case(case: &RepairCase, progress: &dyn Fn(&str)) -> anyhow::Re
         // Every case pays for its baselines, so that the timings are those of a first run.
         baseline_cache: None,
         buffers: Vec::new(),
-        trace: start_trace(&root),
+        trace: crate::trace::Trace::for_workspace(&root),
     };
     progress("testing");
     let workspace = Workspace { root: &root, sources: &sources, graph: Some(&graph) };

@@ -104,7 +104,7 @@ pub fn fix(args: FixArgs) -> anyhow::Result<()> {
         sandbox: SandboxOptions::new(),
         baseline_cache,
         buffers: Vec::new(),
-        trace: start_trace(&root),
+        trace: Trace::for_workspace(&root),
     };
     let llm = model.map(|config| LlmGenerator::new(config, root.clone(), args.samples));
     let mut generators: Vec<&dyn Generator> = vec![&RuleGenerator];
@@ -164,18 +164,6 @@ pub fn fix(args: FixArgs) -> anyhow::Result<()> {
     }
     anyhow::ensure!(outcome.winner.is_some(), "no candidate passed the tests");
     Ok(())
-}
-
-/// A new run in the workspace's trace file; `None` (with a warning) when there is none.
-pub(crate) fn start_trace(root: &Path) -> Option<Trace> {
-    let path = Config::default().trace_file(std::slice::from_ref(&root.to_path_buf()))?;
-    match Trace::start(&path) {
-        Ok(trace) => Some(trace),
-        Err(err) => {
-            tracing::warn!("not tracing this run: cannot open {}: {err}", path.display());
-            None
-        }
-    }
 }
 
 /// The innermost function holding `line`, else ten lines around it.
@@ -316,17 +304,14 @@ fn report_json(
 
 /// The mechanical fixes of the smells on `line` (1-based) of `text`.
 pub(crate) fn mechanical_fixes_at(rel: &Path, text: &str, line: usize) -> Vec<crate::repair::MechanicalFix> {
-    use crate::syntax::{LanguageId, Languages, ParseBudget, parse_text};
+    use crate::syntax::{LanguageId, Languages};
     let Some(language) = LanguageId::from_path(rel) else { return Vec::new() };
-    let languages = Languages::embedded();
-    let lang = languages.get(language);
-    let Some(tree) = parse_text(lang, text, None, ParseBudget::default()) else { return Vec::new() };
     let starts: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-    let from = starts.get(line - 1).copied().unwrap_or(text.len()) as u32;
-    let to = starts.get(line).copied().unwrap_or(text.len()) as u32;
-    crate::risk::find_smells(lang, &tree, text)
+    let from = starts.get(line - 1).copied().unwrap_or(text.len());
+    let to = starts.get(line).map_or(text.len(), |&next| next - 1);
+    let range = TextRange::from_usize(from..to.max(from));
+    crate::analysis::smells_in(Languages::embedded().get(language), None, text, range)
         .iter()
-        .filter(|s| s.range.start < to && from <= s.range.end)
         .flat_map(|s| crate::analysis::mechanical_fixes(s, text))
         .collect()
 }

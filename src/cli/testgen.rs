@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::fix::{FixArgs, start_trace};
+use super::fix::FixArgs;
 use crate::{
     graph::SymbolGraph,
     llm::LlmConfig,
@@ -64,7 +64,7 @@ pub(crate) fn generate_test_command(at: Located<'_>, args: &FixArgs) -> anyhow::
         max_parallel: None,
         sandbox: SandboxOptions::new(),
         buffers: Vec::new(),
-        trace: start_trace(root),
+        trace: crate::trace::Trace::for_workspace(root),
     };
     if !args.as_json {
         eprintln!("repolens: writing a test for {qualname} in {}", test_path.display());

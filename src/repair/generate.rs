@@ -89,6 +89,40 @@ pub struct ModelExchange {
     pub latency: std::time::Duration,
 }
 
+/// Asks the model once per temperature, all at once (one blocking client each), and returns
+/// every exchange that finished, in sample order.
+pub(crate) fn sample_model(
+    config: &LlmConfig,
+    messages: &Arc<Vec<ChatMessage>>,
+    temperatures: &[f32],
+    cancel: &CancelToken,
+) -> Vec<ModelExchange> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = temperatures
+            .iter()
+            .enumerate()
+            .map(|(sample, &temperature)| {
+                let messages = messages.clone();
+                let config = LlmConfig { temperature, ..config.clone() };
+                scope.spawn(move || {
+                    let started = std::time::Instant::now();
+                    let result = LlmClient::new(config)
+                        .and_then(|client| client.chat(&messages, cancel))
+                        .map_err(|e| e.to_string());
+                    ModelExchange {
+                        sample,
+                        temperature,
+                        messages: messages.to_vec(),
+                        result,
+                        latency: started.elapsed(),
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    })
+}
+
 pub trait Generator: Send + Sync {
     fn name(&self) -> &'static str;
 
@@ -280,31 +314,7 @@ impl Generator for LlmGenerator {
         };
         let messages = Arc::new(LlmGenerator::messages(task, &text, feedback));
         let temps = temperatures(self.samples, self.temperature_range.0, self.temperature_range.1);
-        // One blocking client per temperature; the samples are requested at once.
-        let answers: Vec<ModelExchange> = std::thread::scope(|scope| {
-            let handles: Vec<_> = temps
-                .iter()
-                .enumerate()
-                .map(|(sample, &temperature)| {
-                    let messages = messages.clone();
-                    let config = LlmConfig { temperature, ..self.config.clone() };
-                    scope.spawn(move || {
-                        let started = std::time::Instant::now();
-                        let result = LlmClient::new(config)
-                            .and_then(|client| client.chat(&messages, cancel))
-                            .map_err(|e| e.to_string());
-                        ModelExchange {
-                            sample,
-                            temperature,
-                            messages: messages.to_vec(),
-                            result,
-                            latency: started.elapsed(),
-                        }
-                    })
-                })
-                .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
-        });
+        let answers = sample_model(&self.config, &messages, &temps, cancel);
         for exchange in answers {
             out.calls += 1;
             let (sample, temperature) = (exchange.sample, exchange.temperature);

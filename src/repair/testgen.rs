@@ -28,7 +28,7 @@ use super::{
     generate::temperatures, record, validate,
 };
 use crate::{
-    llm::{ChatMessage, LlmClient, LlmConfig},
+    llm::{ChatMessage, LlmConfig},
     sandbox::{
         CallProbe, CommandKind, Overlay, ProbeTarget, RunOutcome, SandboxError, SandboxOptions, TestCommand,
         TestId, TestRun, run_candidates,
@@ -184,30 +184,7 @@ no sleeping, no files outside tmp_path.",
         };
         let messages = Arc::new(LlmTestGenerator::messages(task, &text, feedback));
         let temps = temperatures(self.samples, self.temperature_range.0, self.temperature_range.1);
-        let exchanges: Vec<ModelExchange> = std::thread::scope(|scope| {
-            let handles: Vec<_> = temps
-                .iter()
-                .enumerate()
-                .map(|(sample, &temperature)| {
-                    let messages = messages.clone();
-                    let config = LlmConfig { temperature, ..self.config.clone() };
-                    scope.spawn(move || {
-                        let started = Instant::now();
-                        let result = LlmClient::new(config)
-                            .and_then(|client| client.chat(&messages, cancel))
-                            .map_err(|e| e.to_string());
-                        ModelExchange {
-                            sample,
-                            temperature,
-                            messages: messages.to_vec(),
-                            result,
-                            latency: started.elapsed(),
-                        }
-                    })
-                })
-                .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
-        });
+        let exchanges = super::generate::sample_model(&self.config, &messages, &temps, cancel);
         for exchange in exchanges {
             let origin = Origin::Model { round, sample: exchange.sample, temperature: exchange.temperature };
             match &exchange.result {

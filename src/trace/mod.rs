@@ -60,6 +60,19 @@ struct Inner {
 }
 
 impl Trace {
+    /// A new run in the workspace's trace file (under the cache directory). Tracing is best
+    /// effort: `None`, with a warning, when there is no cache directory or the file cannot open.
+    pub fn for_workspace(root: &std::path::Path) -> Option<Trace> {
+        let path = crate::config::Config::default().trace_file(std::slice::from_ref(&root.to_path_buf()))?;
+        match Trace::start(&path) {
+            Ok(trace) => Some(trace),
+            Err(err) => {
+                tracing::warn!("not tracing this run: cannot open {}: {err}", path.display());
+                None
+            }
+        }
+    }
+
     /// Starts a run recorded in the trace file at `path` (created with its directory).
     pub fn start(path: &Path) -> std::io::Result<Trace> {
         if let Some(dir) = path.parent() {

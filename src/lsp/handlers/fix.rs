@@ -121,23 +121,13 @@ pub(crate) fn run_fix_command(
         &evidence,
     )
     .ok_or_else(|| LspError::new(ErrorCode::InternalError, "cannot express the patch as an edit"))?;
-    if !snap.client.apply_edit {
-        let message = format!("A tested patch is ready but this editor cannot apply edits: {evidence}");
-        show_message(snap, MessageType::INFO, &message);
-        return Ok(FixResult { status: "rejected".to_owned(), message, diff, candidates });
-    }
-    let response = apply_edit(snap, label.clone(), edit, cancel)?;
-    let (status, message) = if response.applied {
-        ("applied", format!("Applied {}. Tested: {evidence}", winner.candidate.description))
-    } else {
-        let why = response.failure_reason.unwrap_or_else(|| "the editor declined it".to_owned());
-        let message = format!(
+    let applied = format!("Applied {}. Tested: {evidence}", winner.candidate.description);
+    let declined = |why: &str| {
+        format!(
             "The tested patch was not applied ({why}). If the file changed since the fix started, run the fix again."
-        );
-        show_message(snap, MessageType::WARNING, &message);
-        ("rejected", message)
+        )
     };
-    Ok(FixResult { status: status.to_owned(), message, diff, candidates })
+    offer(snap, Offer { label, edit, evidence, applied, diff, candidates }, &declined, cancel)
 }
 
 /// The command's `[FixArgs]` as a request on the snapshot.
@@ -232,12 +222,41 @@ pub(crate) fn run_generate_test_command(
                 LspError::new(ErrorCode::InternalError, "cannot express the test file as an edit")
             })?;
     let diff = Some(winner.candidate.diff());
+    let applied = format!("Added {}. Tested: {evidence}", task.test_path.display());
+    let declined = |why: &str| format!("The generated test was not added ({why}).");
+    offer(snap, Offer { label, edit, evidence, applied, diff, candidates }, &declined, cancel)
+}
+
+/// A selected edit and what to say about it.
+struct Offer {
+    label: String,
+    edit: WorkspaceEdit,
+    evidence: String,
+    /// The message when the editor applies it.
+    applied: String,
+    diff: Option<String>,
+    candidates: usize,
+}
+
+/// Offers the edit with `workspace/applyEdit` and reports the editor's answer: a refusal is
+/// shown (with `declined(reason)`) and never retried.
+fn offer(
+    snap: &ServerSnapshot,
+    offer: Offer,
+    declined: &dyn Fn(&str) -> String,
+    cancel: &CancelToken,
+) -> LspResult<FixResult> {
+    let Offer { label, edit, evidence, applied, diff, candidates } = offer;
+    if !snap.client.apply_edit {
+        let message = format!("A tested edit is ready but this editor cannot apply edits: {evidence}");
+        show_message(snap, MessageType::INFO, &message);
+        return Ok(FixResult { status: "rejected".to_owned(), message, diff, candidates });
+    }
     let response = apply_edit(snap, label, edit, cancel)?;
     let (status, message) = if response.applied {
-        ("applied", format!("Added {}. Tested: {evidence}", task.test_path.display()))
+        ("applied", applied)
     } else {
-        let why = response.failure_reason.unwrap_or_else(|| "the editor declined it".to_owned());
-        let message = format!("The generated test was not added ({why}).");
+        let message = declined(response.failure_reason.as_deref().unwrap_or("the editor declined it"));
         show_message(snap, MessageType::WARNING, &message);
         ("rejected", message)
     };
