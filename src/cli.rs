@@ -23,11 +23,11 @@ use anyhow::Context as _;
 use serde_json::json;
 
 use crate::{
-    analysis::{AnalysisHost, ModelConfig, ModelEvent, ModelUpdate, ModelUpdater},
+    analysis::{AnalysisHost, FactsByHash, FreshFacts, ModelConfig, ModelEvent, ModelUpdate, ModelUpdater},
     config::Config,
     lsp::{ExitStatus, ServerOptions},
     stdx::CancelToken,
-    syntax::Languages,
+    syntax::{FileSummary, Language, Languages, SyntaxTree},
     text::PositionEncoding,
     workspace::{
         CacheState, DiscoverOptions, IndexBuild, IndexSink, ScanDepth, ScanProgress, WorkspaceScan,
@@ -86,6 +86,7 @@ fn resolve_root(root: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 /// Progress on stderr, when it is a terminal.
 struct TerminalSink {
     interactive: bool,
+    facts: FreshFacts,
 }
 
 impl IndexSink for TerminalSink {
@@ -96,26 +97,34 @@ impl IndexSink for TerminalSink {
             eprint!("\rindexing {}/{} files", p.done, p.total);
         }
     }
+
+    fn summarize(&self, lang: &Language, tree: &SyntaxTree, text: &str, hash: u64) -> FileSummary {
+        self.facts.summarize(lang, tree, text, hash)
+    }
+}
+
+/// An indexed workspace, with the code facts read while parsing it (send them to the model
+/// thread before its first rebuild).
+struct Built {
+    host: AnalysisHost,
+    build: IndexBuild,
+    total_ms: f64,
+    facts: FactsByHash,
 }
 
 /// Indexes `root` into a fresh host through the cache (unless `cold`); `depth` Outline stops
 /// once workspace symbols can be answered.
-fn build_host(root: &Path, depth: ScanDepth, cold: bool) -> anyhow::Result<(AnalysisHost, IndexBuild, f64)> {
+fn build_host(root: &Path, depth: ScanDepth, cold: bool) -> anyhow::Result<Built> {
     build_host_with(root, depth, cold, &Config::default())
 }
 
 /// [`build_host`] with settings (`no_cache` keeps a temporary checkout out of the cache).
-fn build_host_with(
-    root: &Path,
-    depth: ScanDepth,
-    cold: bool,
-    config: &Config,
-) -> anyhow::Result<(AnalysisHost, IndexBuild, f64)> {
+fn build_host_with(root: &Path, depth: ScanDepth, cold: bool, config: &Config) -> anyhow::Result<Built> {
     let roots = vec![root.to_path_buf()];
     let languages = Languages::with_overrides(&grammar_overrides(&roots))?;
     let cache = config.index_cache(&roots);
     let started = Instant::now();
-    let sink = TerminalSink { interactive: std::io::stderr().is_terminal() };
+    let sink = TerminalSink { interactive: std::io::stderr().is_terminal(), facts: FreshFacts::default() };
     let never = AtomicBool::new(false);
     let load_from = if cold { None } else { cache.as_ref() };
     let mut build =
@@ -135,7 +144,7 @@ fn build_host_with(
     let total_ms = ms(started);
     let mut host = AnalysisHost::new(languages, roots);
     host.apply_scan(build.scan.clone());
-    Ok((host, build, total_ms))
+    Ok(Built { host, build, total_ms, facts: sink.facts.take() })
 }
 
 fn ms(since: Instant) -> f64 {
@@ -148,7 +157,7 @@ fn duration_ms(d: std::time::Duration) -> f64 {
 
 pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result<()> {
     let root = resolve_root(root)?;
-    let (host, build, index_ms) = build_host(&root, ScanDepth::Full, cold)?;
+    let Built { host, build, total_ms: index_ms, facts } = build_host(&root, ScanDepth::Full, cold)?;
     // The symbol graph and the search index are built by the same model thread the server uses.
     let (events, received) = crossbeam_channel::unbounded();
     let config = ModelConfig {
@@ -160,6 +169,7 @@ pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result
     let updater = ModelUpdater::spawn(host.model().clone(), config, move |event| {
         let _ = events.send(event);
     });
+    updater.send(ModelUpdate::Facts(facts));
     updater.send(ModelUpdate::Rebuild(host.model_sources()));
     let (mut graph_ms, mut risk_ms, mut search) = (0.0, 0.0, None);
     while search.is_none() {
@@ -235,7 +245,7 @@ pub fn symbols(
     as_json: bool,
 ) -> anyhow::Result<()> {
     let root = resolve_root(root)?;
-    let (host, _, _) = build_host(&root, ScanDepth::Outline, false)?;
+    let host = build_host(&root, ScanDepth::Outline, false)?.host;
     let analysis = host.snapshot();
     let limit = limit.unwrap_or(if query.is_some() { 100 } else { usize::MAX });
     let hits = analysis

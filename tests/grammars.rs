@@ -7,7 +7,10 @@
 
 use std::path::Path;
 
-use repolens::syntax::{LanguageId, Languages, ParseBudget, parse_text};
+use repolens::{
+    risk::{analyze_code, summarize_and_analyze},
+    syntax::{FileSummary, LanguageId, Languages, ParseBudget, parse_text},
+};
 
 #[derive(Debug)]
 struct Assertion {
@@ -107,3 +110,66 @@ fn docstrings_attach_to_their_definitions() {
     assert_eq!(doc("draw").as_deref(), Some("Raw docstring."));
     assert_eq!(doc("area"), None);
 }
+
+/// Indexing runs every query file in one combined query (one walk of the tree); it must find
+/// exactly what each query finds on its own.
+#[test]
+fn the_combined_query_finds_what_each_query_finds_alone() {
+    let grammars = Path::new(env!("CARGO_MANIFEST_DIR")).join("grammars");
+    let languages = Languages::embedded();
+    let mut checked = 0;
+    for id in LanguageId::ALL {
+        let lang = languages.get(id);
+        assert!(lang.queries.is_some(), "{}: the queries do not combine", id.name());
+        let dir = grammars.join(id.name()).join("test");
+        let sources = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            // The smells fixture of the risk tests, for matches of every query file at once.
+            .chain([SMELLY.to_owned()]);
+        for source in sources {
+            let tree = parse_text(lang, &source, None, ParseBudget::default()).unwrap();
+            let alone = FileSummary::assemble(
+                id,
+                lang.tags.collect(&tree, source.as_bytes()),
+                lang.imports.as_ref().map(|q| q.collect(&tree, source.as_bytes())).unwrap_or_default(),
+                &source,
+                tree.root_node().has_error(),
+            );
+            let (summary, facts) = summarize_and_analyze(lang, &tree, &source);
+            assert_eq!(summary, alone);
+            assert_eq!(summary, FileSummary::build(lang, &tree, &source));
+            assert_eq!(facts, analyze_code(lang, &tree, &source));
+            checked += summary.symbols.len() + summary.imports.len() + facts.smells.len();
+        }
+    }
+    assert!(checked > 30, "only {checked} symbols, imports and smells compared");
+}
+
+const SMELLY: &str = r#"
+import os
+from collections import defaultdict as dd, OrderedDict
+from .local import *
+
+
+def collect(items=[], seen={}, *, list=None):
+    """Gather items."""
+    try:
+        os.remove(items)
+    except:
+        pass
+    assert (items, "never fails")
+    if seen == None or list != None:
+        return dd(list)
+    try:
+        return OrderedDict()
+    except Exception:
+        pass
+
+
+class Box(Base):
+    size = 3
+
+    def fill(self, dict, values=set()):
+        return helper(dict, values)
+"#;

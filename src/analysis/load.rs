@@ -11,11 +11,13 @@ use std::{
 
 use anyhow::Context as _;
 
-use super::{AnalysisHost, HistorySource, ModelConfig, ModelEvent, ModelUpdate, ModelUpdater, load_history};
+use super::{
+    AnalysisHost, FreshFacts, HistorySource, ModelConfig, ModelEvent, ModelUpdate, ModelUpdater, load_history,
+};
 use crate::{
     config::Config,
     stdx::CancelToken,
-    syntax::Languages,
+    syntax::{FileSummary, Language, Languages, SyntaxTree},
     workspace::{
         CacheState, DiscoverOptions, IndexSink, ScanDepth, ScanProgress, WorkspaceScan, grammar_overrides,
         index_workspace, save_index_cache,
@@ -63,6 +65,7 @@ pub struct LoadedRepository {
 
 struct ProgressSink<'a> {
     events: &'a (dyn Fn(LoadEvent) + Sync),
+    facts: FreshFacts,
 }
 
 impl IndexSink for ProgressSink<'_> {
@@ -70,6 +73,10 @@ impl IndexSink for ProgressSink<'_> {
 
     fn progress(&self, p: ScanProgress) {
         (self.events)(LoadEvent::Parsing { done: p.done, total: p.total });
+    }
+
+    fn summarize(&self, lang: &Language, tree: &SyntaxTree, text: &str, hash: u64) -> FileSummary {
+        self.facts.summarize(lang, tree, text, hash)
     }
 }
 
@@ -101,7 +108,7 @@ pub fn load_repository(
     });
 
     let discover = DiscoverOptions { max_file_size: config.max_file_size };
-    let sink = ProgressSink { events };
+    let sink = ProgressSink { events, facts: FreshFacts::default() };
     let build =
         index_workspace(&roots, &discover, &languages, cache.as_ref(), ScanDepth::Full, &sink, cancel.flag())
             .context("indexing was cancelled")?;
@@ -119,6 +126,7 @@ pub fn load_repository(
     let updater = ModelUpdater::spawn(host.model().clone(), model_config, move |event| {
         let _ = sender.send(event);
     });
+    updater.send(ModelUpdate::Facts(sink.facts.take()));
     updater.send(ModelUpdate::Rebuild(host.model_sources()));
     let (mut graph_time, mut search_time) = (Duration::ZERO, None);
     while search_time.is_none() {

@@ -22,7 +22,7 @@ pub use history_load::{HistoryLoad, HistorySource, history_options, history_opti
 pub use host::{AnalysisHost, ChangeError, IndexSummary, OpenDocument};
 pub use load::{LoadEvent, LoadOptions, LoadTimings, LoadedRepository, load_repository};
 pub use model::{FileSource, ModelConfig, ModelEvent, ModelFile, ModelUpdate, ModelUpdater, RepoModel};
-pub use risk::RiskStats;
+pub use risk::{FactsByHash, FreshFacts, RiskStats};
 pub use snapshot::Analysis;
 pub use symbols::{OutlineNode, SymbolHit};
 

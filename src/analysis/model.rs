@@ -27,7 +27,7 @@ use rustc_hash::FxHashMap;
 
 use super::{
     OpenDocument,
-    risk::{RiskChange, RiskState, RiskStats},
+    risk::{FactsByHash, RiskChange, RiskState, RiskStats},
 };
 use crate::{
     graph::{SymbolGraph, UpdateStats},
@@ -94,6 +94,8 @@ pub enum ModelUpdate {
     Remove(FileId),
     /// History changed (read for the first time, or new commits): score risk again.
     Rescore,
+    /// Code facts indexing read, for the next rebuild (send them before it).
+    Facts(FactsByHash),
 }
 
 /// What the model thread reports back.
@@ -200,6 +202,7 @@ impl ModelThread {
                         rescore = false;
                     }
                     ModelUpdate::Rescore => rescore = true,
+                    ModelUpdate::Facts(facts) => self.risk.add_fresh(facts),
                     ModelUpdate::File(file) => {
                         if pending.insert(file.file, Some(file.clone())).is_none() {
                             order.push(file.file);
@@ -278,7 +281,9 @@ impl ModelThread {
             self.config.max_file_size,
         );
         (self.events)(ModelEvent::RiskScored { stats, elapsed: started.elapsed() });
+        crate::stdx::release_free_memory();
         self.rebuild_search(&files, &summaries);
+        crate::stdx::release_free_memory();
     }
 
     fn rescore_risk(&mut self) {

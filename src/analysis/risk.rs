@@ -2,9 +2,9 @@
 //! its text), kept by content hash so that only changed files are parsed again, combined with
 //! history and graph contexts into the [`RiskTable`] that diagnostics read.
 //!
-//! Runs on the model thread after the graph: a full build parses every file whose text changed
-//! since the facts were cached (on worker threads at low priority), then gathers contexts and
-//! scores; a file update re-analyzes that file (an open document from its tree, already parsed)
+//! Runs on the model thread after the graph: a full build takes each file's facts from the cache,
+//! else from indexing (which reads them from the tree it parsed anyway, see [`FreshFacts`]), else
+//! parses the file (on worker threads at low priority); then it gathers contexts and scores; a file update re-analyzes that file (an open document from its tree, already parsed)
 //! and swaps it into the table; a history change only re-gathers contexts and re-scores.
 
 use std::sync::Arc;
@@ -14,10 +14,35 @@ use rustc_hash::FxHashMap;
 
 use super::{FileSource, ModelFile, RepoModel};
 use crate::{
-    risk::{CodeFacts, ContextBuilder, FileContext, FileInput, RiskTable, analyze_code},
-    syntax::{Languages, ParseBudget, SyntaxTree, parse_text},
+    risk::{
+        CodeFacts, ContextBuilder, FileContext, FileInput, RiskTable, analyze_code, summarize_and_analyze,
+    },
+    syntax::{FileSummary, Language, Languages, ParseBudget, SyntaxTree, parse_text},
     workspace::{FileId, IndexCache, read_source},
 };
+
+/// Code facts by the content hash of the text they were read from.
+pub type FactsByHash = FxHashMap<u64, Arc<CodeFacts>>;
+
+/// Code facts read while indexing parsed each file, for the first risk build to use instead of
+/// parsing every file a second time: an index sink's `summarize` calls
+/// [`FreshFacts::summarize`], and the facts go to the model thread as [`ModelUpdate::Facts`]
+/// (super::ModelUpdate::Facts) before the rebuild.
+#[derive(Default)]
+pub struct FreshFacts(parking_lot::Mutex<FactsByHash>);
+
+impl FreshFacts {
+    /// A freshly parsed file's summary; its code facts are kept for [`FreshFacts::take`].
+    pub fn summarize(&self, lang: &Language, tree: &SyntaxTree, text: &str, hash: u64) -> FileSummary {
+        let (summary, facts) = summarize_and_analyze(lang, tree, text);
+        self.0.lock().insert(hash, Arc::new(facts));
+        summary
+    }
+
+    pub fn take(&self) -> FactsByHash {
+        std::mem::take(&mut *self.0.lock())
+    }
+}
 
 const CODE_CACHE: &str = "risk-code";
 
@@ -37,17 +62,29 @@ pub struct RiskStats {
 pub(super) struct RiskState {
     /// Workspace-relative path → (hash of the text analyzed, facts).
     code: FxHashMap<String, (u64, Arc<CodeFacts>)>,
+    /// Facts indexing read, for the next rebuild (see [`FreshFacts`]).
+    fresh: FactsByHash,
     cache_loaded: bool,
     pool: Option<rayon::ThreadPool>,
 }
 
 impl RiskState {
     pub(super) fn new() -> RiskState {
-        RiskState { code: FxHashMap::default(), cache_loaded: false, pool: None }
+        RiskState {
+            code: FxHashMap::default(),
+            fresh: FactsByHash::default(),
+            cache_loaded: false,
+            pool: None,
+        }
     }
 
     fn fingerprint(languages: &Languages) -> u64 {
         languages.fingerprint() ^ 0x5249_534b // "RISK": facts change with the queries
+    }
+
+    /// Facts for the next rebuild to use where a file's text hashes the same.
+    pub(super) fn add_fresh(&mut self, facts: FactsByHash) {
+        self.fresh.extend(facts);
     }
 
     /// Analyzes every file (reusing facts for unchanged texts) and builds the table.
@@ -75,7 +112,7 @@ impl RiskState {
                 .build()
                 .expect("a thread pool can be built")
         });
-        let known = &self.code;
+        let (known, fresh) = (&self.code, &self.fresh);
         let analyzed: Vec<(String, u64, Arc<CodeFacts>, bool)> = pool.install(|| {
             files
                 .par_iter()
@@ -90,11 +127,15 @@ impl RiskState {
                     {
                         return Some((file.rel_path.clone(), hash, facts.clone(), false));
                     }
+                    if let Some(facts) = fresh.get(&hash) {
+                        return Some((file.rel_path.clone(), hash, facts.clone(), true));
+                    }
                     let facts = analyze_text(languages, &file.rel_path, &text, tree)?;
                     Some((file.rel_path.clone(), hash, Arc::new(facts), true))
                 })
                 .collect()
         });
+        self.fresh = FactsByHash::default();
         let n_analyzed = analyzed.iter().filter(|a| a.3).count();
         self.code = analyzed.into_iter().map(|(path, hash, facts, _)| (path, (hash, facts))).collect();
         if n_analyzed > 0

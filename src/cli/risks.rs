@@ -57,7 +57,7 @@ pub fn risks(args: RisksArgs) -> anyhow::Result<()> {
     let analysis_root = snapshot.as_ref().map_or_else(|| root.clone(), |s| s.root.clone());
     // A temporary checkout has no business in the user's cache.
     let config = Config { no_cache: snapshot.is_some(), ..Config::default() };
-    let (host, _, index_ms) =
+    let super::Built { host, total_ms: index_ms, facts, .. } =
         super::build_host_with(&analysis_root, ScanDepth::Full, snapshot.is_some(), &config)?;
 
     let history = match &args.rev {
@@ -81,7 +81,7 @@ pub fn risks(args: RisksArgs) -> anyhow::Result<()> {
         None => eprintln!("repolens: no git history here; scoring code and structure only"),
     }
 
-    let table = score_in_model_thread(&host, &config)?;
+    let table = score_in_model_thread(&host, facts, &config)?;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     let mut files: Vec<&Arc<FileRisk>> = table.files().collect();
     files.sort_by(|a, b| b.log_risk.total_cmp(&a.log_risk).then_with(|| a.rel_path.cmp(&b.rel_path)));
@@ -151,7 +151,11 @@ pub fn risks(args: RisksArgs) -> anyhow::Result<()> {
 }
 
 /// Runs the model thread's full build (graph, then risk) and waits for the risk table.
-fn score_in_model_thread(host: &AnalysisHost, config: &Config) -> anyhow::Result<Arc<RiskTable>> {
+fn score_in_model_thread(
+    host: &AnalysisHost,
+    facts: crate::analysis::FactsByHash,
+    config: &Config,
+) -> anyhow::Result<Arc<RiskTable>> {
     let (events, received) = crossbeam_channel::unbounded();
     let model_config = ModelConfig {
         languages: host.languages().clone(),
@@ -161,6 +165,7 @@ fn score_in_model_thread(host: &AnalysisHost, config: &Config) -> anyhow::Result
     let updater = ModelUpdater::spawn(host.model().clone(), model_config, move |event| {
         let _ = events.send(event);
     });
+    updater.send(ModelUpdate::Facts(facts));
     updater.send(ModelUpdate::Rebuild(host.model_sources()));
     loop {
         if let ModelEvent::RiskScored { .. } = received.recv().context("the model thread stopped")? {

@@ -15,9 +15,9 @@ use super::{
     server::{Server, Task},
 };
 use crate::{
-    analysis::{ModelEvent, ModelUpdate},
+    analysis::{FactsByHash, FreshFacts, ModelEvent, ModelUpdate},
     stdx::CancelToken,
-    syntax::{FileSummary, LanguageId},
+    syntax::{FileSummary, Language, LanguageId, SyntaxTree},
     workspace::{
         CacheState, DiscoverOptions, DiskChange, DiskWatcher, FileId, IndexBuild, IndexSink, ScanDepth,
         ScanProgress, Skipped, VfsPath, WorkspaceScan, index_workspace, read_source, save_index_cache,
@@ -28,6 +28,7 @@ use crate::{
 /// Hands the index job's phases to the main loop.
 struct TaskSink {
     tasks: crossbeam_channel::Sender<Task>,
+    facts: FreshFacts,
 }
 
 impl IndexSink for TaskSink {
@@ -39,6 +40,10 @@ impl IndexSink for TaskSink {
 
     fn progress(&self, progress: ScanProgress) {
         let _ = self.tasks.send(Task::IndexProgress(progress));
+    }
+
+    fn summarize(&self, lang: &Language, tree: &SyntaxTree, text: &str, hash: u64) -> FileSummary {
+        self.facts.summarize(lang, tree, text, hash)
     }
 }
 
@@ -95,7 +100,7 @@ impl Server {
             self.index.progress =
                 Some(ProgressReporter::begin(self, "Indexing", Some("discovering files".into())));
         }
-        let sink = TaskSink { tasks: self.task_sender.clone() };
+        let sink = TaskSink { tasks: self.task_sender.clone(), facts: FreshFacts::default() };
         let spawned = std::thread::Builder::new().name("repolens-index".into()).spawn(move || {
             let started = Instant::now();
             let build = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -115,7 +120,8 @@ impl Server {
             });
             let build = build.map(Box::new);
             let saved = build.as_ref().map(|b| b.scan.clone());
-            let _ = sink.tasks.send(Task::IndexDone { build, elapsed: started.elapsed() });
+            let facts = sink.facts.take();
+            let _ = sink.tasks.send(Task::IndexDone { build, facts, elapsed: started.elapsed() });
             if let (Some(cache), Some(scan)) = (cache, saved) {
                 save_index_cache(&cache, &languages, &scan);
             }
@@ -146,7 +152,12 @@ impl Server {
         self.release_deferred(true);
     }
 
-    pub(crate) fn finish_indexing(&mut self, build: Option<Box<IndexBuild>>, elapsed: Duration) {
+    pub(crate) fn finish_indexing(
+        &mut self,
+        build: Option<Box<IndexBuild>>,
+        facts: FactsByHash,
+        elapsed: Duration,
+    ) {
         let Some(build) = build else {
             if let Some(reporter) = self.index.progress.take() {
                 reporter.end(&self.sender, Some("cancelled".into()));
@@ -190,6 +201,7 @@ impl Server {
         // Edits waiting for the model are part of the rebuild.
         self.model_due.clear();
         if let Some(model) = &self.model {
+            model.send(ModelUpdate::Facts(facts));
             model.send(ModelUpdate::Rebuild(self.host.model_sources()));
         }
         let early = std::mem::take(&mut self.index.early_changes);

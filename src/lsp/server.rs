@@ -19,7 +19,7 @@ use super::{
     transport::{Incoming, Outgoing},
 };
 use crate::{
-    analysis::{Analysis, AnalysisHost, HistoryLoad, ModelConfig, ModelEvent, ModelUpdater},
+    analysis::{Analysis, AnalysisHost, FactsByHash, HistoryLoad, ModelConfig, ModelEvent, ModelUpdater},
     config::{Config, RiskConfig},
     llm::LlmClient,
     stdx::{CancelToken, ThreadPool},
@@ -55,6 +55,8 @@ pub(crate) enum Task {
     /// Phase 2: the full parse (or `None`: cancelled).
     IndexDone {
         build: Option<Box<IndexBuild>>,
+        /// Code facts read while parsing, for the model's first risk build.
+        facts: FactsByHash,
         elapsed: Duration,
     },
     Model(ModelEvent),
@@ -297,7 +299,7 @@ impl Server {
             Task::Respond(response) => self.respond(response),
             Task::IndexProgress(progress) => self.on_index_progress(progress),
             Task::OutlineReady { scan, elapsed } => self.on_outline_ready(*scan, elapsed),
-            Task::IndexDone { build, elapsed } => self.finish_indexing(build, elapsed),
+            Task::IndexDone { build, facts, elapsed } => self.finish_indexing(build, facts, elapsed),
             Task::Model(event) => self.on_model_event(event),
             Task::DiskChanged(changes) => self.on_disk_changes(changes),
             Task::DiskFileIndexed { file, summary } => self.on_disk_file_indexed(file, summary),

@@ -3,8 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{FileMetrics, Smell, file_metrics, find_smells, scope::has_generated_header};
-use crate::syntax::{Language, SyntaxTree};
+use super::{
+    FileMetrics, Smell, file_metrics, find_smells,
+    scope::has_generated_header,
+    smells::{SmellMatcher, in_document_order},
+};
+use crate::syntax::{FileSummary, Language, SyntaxTree};
 
 /// Everything risk needs from a file's text: plain data, cheap to keep for a whole repository
 /// and to cache by content hash.
@@ -23,4 +27,23 @@ pub fn analyze_code(lang: &Language, tree: &SyntaxTree, text: &str) -> CodeFacts
         smells: find_smells(lang, tree, text),
         generated: has_generated_header(text),
     }
+}
+
+/// A file's summary and its code facts from one pass of the language's queries: what indexing
+/// a file for the first time costs, instead of a second parse and two more query passes later.
+pub fn summarize_and_analyze(lang: &Language, tree: &SyntaxTree, text: &str) -> (FileSummary, CodeFacts) {
+    let Some(queries) = &lang.queries else {
+        return (FileSummary::build(lang, tree, text), analyze_code(lang, tree, text));
+    };
+    let matcher = SmellMatcher::new(queries.query());
+    let mut smells = Vec::new();
+    let summary = FileSummary::build_with(lang, tree, text, &mut |m| {
+        smells.extend(matcher.smell_of(m, tree, text));
+    });
+    let facts = CodeFacts {
+        metrics: file_metrics(lang, tree, text),
+        smells: in_document_order(smells),
+        generated: has_generated_header(text),
+    };
+    (summary, facts)
 }

@@ -23,7 +23,7 @@ mod score;
 mod smells;
 mod table;
 
-pub use code::{CodeFacts, analyze_code};
+pub use code::{CodeFacts, analyze_code, summarize_and_analyze};
 pub use context::{ContextBuilder, FileContext, FunctionContext, RECENT_DAYS};
 pub use explain::{
     DiagnosticKind, FactorReport, RiskDiagnostic, factor_reports, file_diagnostics, function_breakdown,

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 
 use serde::{Deserialize, Serialize};
 use streaming_iterator::StreamingIterator as _;
-use tree_sitter::{Node, QueryCursor};
+use tree_sitter::{Node, Query, QueryCursor, QueryMatch};
 
 use crate::{
     syntax::{Language, SyntaxTree},
@@ -99,44 +99,71 @@ pub fn find_smells(lang: &Language, tree: &SyntaxTree, text: &str) -> Vec<Smell>
     thread_local! {
         static CURSOR: RefCell<QueryCursor> = RefCell::new(QueryCursor::new());
     }
-    let names = query.capture_names();
-    let kinds: Vec<Option<SmellKind>> = names.iter().map(|n| SmellKind::from_capture(n)).collect();
-    let find = |wanted: &str| names.iter().position(|n| *n == wanted).map(|i| i as u32);
-    let (parameter, exception, pass) = (find("parameter"), find("exception"), find("pass"));
+    let matcher = SmellMatcher::new(query);
     let mut out = Vec::new();
     CURSOR.with(|cursor| {
         let mut cursor = cursor.borrow_mut();
         cursor.set_byte_range(0..usize::MAX);
         let mut matches = cursor.matches(query, tree.root_node(), text.as_bytes());
         while let Some(m) = matches.next() {
-            let mut flagged = None;
-            let capture =
-                |index: Option<u32>| m.captures.iter().find(|c| Some(c.index) == index).map(|c| c.node);
-            for c in m.captures {
-                if let Some(kind) = kinds[c.index as usize] {
-                    flagged = Some((kind, c.node));
-                }
-            }
-            let Some((kind, node)) = flagged else { continue };
-            let smell = match kind {
-                SmellKind::MutableDefaultArgument => {
-                    capture(parameter).map(|p| mutable_default(node, p, text))
-                }
-                SmellKind::BareExcept => Some(bare_except(node)),
-                SmellKind::ComparisonToNone => comparison_to_none(node),
-                SmellKind::AssertOnTuple => Some(assert_on_tuple(node, text)),
-                SmellKind::BuiltinShadowingParameter => builtin_shadowing(node, text),
-                SmellKind::ExceptExceptionPass => match (capture(exception), capture(pass)) {
-                    (Some(exc), Some(pass)) => Some(except_pass(node, exc, pass, tree, text)),
-                    _ => None,
-                },
-            };
-            out.extend(smell);
+            out.extend(matcher.smell_of(m, tree, text));
         }
     });
-    out.sort_by_key(|s| (s.range.start, s.kind));
-    out.dedup_by(|a, b| a.kind == b.kind && a.range == b.range);
-    out
+    in_document_order(out)
+}
+
+/// Turns matches of the `smells.scm` patterns into smells. Capture indices are those of the
+/// query it was built for, which may be the language's combined query (`FileQueries`).
+pub(crate) struct SmellMatcher {
+    kinds: Vec<Option<SmellKind>>,
+    parameter: Option<u32>,
+    exception: Option<u32>,
+    pass: Option<u32>,
+}
+
+impl SmellMatcher {
+    pub(crate) fn new(query: &Query) -> SmellMatcher {
+        let names = query.capture_names();
+        let find = |wanted: &str| names.iter().position(|n| *n == wanted).map(|i| i as u32);
+        SmellMatcher {
+            kinds: names.iter().map(|n| SmellKind::from_capture(n)).collect(),
+            parameter: find("parameter"),
+            exception: find("exception"),
+            pass: find("pass"),
+        }
+    }
+
+    /// The smell one match flags, if it flags one.
+    pub(crate) fn smell_of(&self, m: &QueryMatch<'_, '_>, tree: &SyntaxTree, text: &str) -> Option<Smell> {
+        let capture = |index: Option<u32>| m.captures.iter().find(|c| Some(c.index) == index).map(|c| c.node);
+        let mut flagged = None;
+        for c in m.captures {
+            if let Some(kind) = self.kinds[c.index as usize] {
+                flagged = Some((kind, c.node));
+            }
+        }
+        let (kind, node) = flagged?;
+        match kind {
+            SmellKind::MutableDefaultArgument => {
+                capture(self.parameter).map(|p| mutable_default(node, p, text))
+            }
+            SmellKind::BareExcept => Some(bare_except(node)),
+            SmellKind::ComparisonToNone => comparison_to_none(node),
+            SmellKind::AssertOnTuple => Some(assert_on_tuple(node, text)),
+            SmellKind::BuiltinShadowingParameter => builtin_shadowing(node, text),
+            SmellKind::ExceptExceptionPass => match (capture(self.exception), capture(self.pass)) {
+                (Some(exc), Some(pass)) => Some(except_pass(node, exc, pass, tree, text)),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Smells sorted by position, each flagged once (several patterns may flag the same node).
+pub(crate) fn in_document_order(mut smells: Vec<Smell>) -> Vec<Smell> {
+    smells.sort_by_key(|s| (s.range.start, s.kind));
+    smells.dedup_by(|a, b| a.kind == b.kind && a.range == b.range);
+    smells
 }
 
 fn range(node: Node<'_>) -> TextRange {

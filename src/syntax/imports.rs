@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 
 use streaming_iterator::StreamingIterator;
-use tree_sitter::{Query, QueryCursor};
+use tree_sitter::{Query, QueryCursor, QueryMatch};
 
 use super::SyntaxTree;
 use crate::text::TextRange;
@@ -46,6 +46,12 @@ impl Import {
 /// A compiled `imports.scm`.
 pub struct ImportsQuery {
     query: Query,
+    matcher: ImportMatcher,
+}
+
+/// Turns matches of the `imports.scm` patterns into imports; capture indices are those of the
+/// compiled query it was built for, which may hold other patterns too (see `FileQueries`).
+pub(crate) struct ImportMatcher {
     import: Option<u32>,
     module: Option<u32>,
     from: Option<u32>,
@@ -57,16 +63,13 @@ pub struct ImportsQuery {
 impl ImportsQuery {
     pub fn new(grammar: &tree_sitter::Language, source: &str) -> anyhow::Result<ImportsQuery> {
         let query = Query::new(grammar, source)?;
-        let find = |wanted: &str| query.capture_names().iter().position(|n| *n == wanted).map(|i| i as u32);
-        Ok(ImportsQuery {
-            import: find("import"),
-            module: find("import.module"),
-            from: find("import.from"),
-            name: find("import.name"),
-            alias: find("import.alias"),
-            wildcard: find("import.wildcard"),
-            query,
-        })
+        let matcher = ImportMatcher::new(&query);
+        Ok(ImportsQuery { query, matcher })
+    }
+
+    /// The number of patterns, to place them in a combined query.
+    pub(crate) fn pattern_count(&self) -> usize {
+        self.query.pattern_count()
     }
 
     /// All imports of a tree, in document order (containers are filled in by the summary).
@@ -98,31 +101,50 @@ impl ImportsQuery {
             cursor.set_byte_range(span.map_or(0..usize::MAX, |s| s.as_usize()));
             let mut matches = cursor.matches(&self.query, tree.root_node(), text);
             while let Some(m) = matches.next() {
-                let get = |index: Option<u32>| {
-                    let index = index?;
-                    m.captures.iter().find(|c| c.index == index).map(|c| c.node)
-                };
-                let text_of = |index: Option<u32>| get(index).and_then(|n| n.utf8_text(text).ok());
-                let Some(statement) = get(self.import) else { continue };
-                let (path, name) = match (text_of(self.module), text_of(self.from)) {
-                    (Some(module), _) => (module, None),
-                    (None, Some(from)) => (from, text_of(self.name)),
-                    (None, None) => continue,
-                };
-                let level = path.bytes().take_while(|&b| b == b'.').count();
-                let module: String = path[level..].chars().filter(|c| !c.is_whitespace()).collect();
-                out.push(Import {
-                    module: module.into(),
-                    level: level.min(u8::MAX as usize) as u8,
-                    name: name.map(Into::into),
-                    alias: text_of(self.alias).map(Into::into),
-                    wildcard: get(self.wildcard).is_some(),
-                    range: TextRange::from_usize(statement.byte_range()),
-                    container: None,
-                });
+                out.extend(self.matcher.import_of(m, text));
             }
         });
         out.sort_by_key(|i| i.range.start);
         out
+    }
+}
+
+impl ImportMatcher {
+    pub(crate) fn new(query: &Query) -> ImportMatcher {
+        let find = |wanted: &str| query.capture_names().iter().position(|n| *n == wanted).map(|i| i as u32);
+        ImportMatcher {
+            import: find("import"),
+            module: find("import.module"),
+            from: find("import.from"),
+            name: find("import.name"),
+            alias: find("import.alias"),
+            wildcard: find("import.wildcard"),
+        }
+    }
+
+    /// The import binding one match yields (containers are filled in by the summary).
+    pub(crate) fn import_of(&self, m: &QueryMatch<'_, '_>, text: &[u8]) -> Option<Import> {
+        let get = |index: Option<u32>| {
+            let index = index?;
+            m.captures.iter().find(|c| c.index == index).map(|c| c.node)
+        };
+        let text_of = |index: Option<u32>| get(index).and_then(|n| n.utf8_text(text).ok());
+        let statement = get(self.import)?;
+        let (path, name) = match (text_of(self.module), text_of(self.from)) {
+            (Some(module), _) => (module, None),
+            (None, Some(from)) => (from, text_of(self.name)),
+            (None, None) => return None,
+        };
+        let level = path.bytes().take_while(|&b| b == b'.').count();
+        let module: String = path[level..].chars().filter(|c| !c.is_whitespace()).collect();
+        Some(Import {
+            module: module.into(),
+            level: level.min(u8::MAX as usize) as u8,
+            name: name.map(Into::into),
+            alias: text_of(self.alias).map(Into::into),
+            wildcard: get(self.wildcard).is_some(),
+            range: TextRange::from_usize(statement.byte_range()),
+            container: None,
+        })
     }
 }

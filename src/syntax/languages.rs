@@ -4,7 +4,7 @@ use std::{path::Path, sync::Arc};
 
 use anyhow::Context as _;
 
-use super::{ImportsQuery, TagsQuery};
+use super::{FileQueries, ImportsQuery, TagsQuery};
 
 /// The query files a language may have under `grammars/<language>/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -91,6 +91,9 @@ pub struct Language {
     pub imports: Option<ImportsQuery>,
     /// `smells.scm`, compiled; its captures are interpreted by `risk::smells`.
     pub smells: Option<tree_sitter::Query>,
+    /// All of the above in one query, for passes over a whole file (`None` only if the
+    /// combination fails to compile, which the parts alone did not).
+    pub queries: Option<FileQueries>,
     /// The workspace replaced the embedded `tags.scm`; the quick outline, which mirrors the
     /// embedded query, must not stand in for it then.
     pub tags_overridden: bool,
@@ -186,7 +189,16 @@ fn compile(overrides: &[QueryOverride]) -> anyhow::Result<Arc<[Arc<Language>]>> 
                 .map(|src| tree_sitter::Query::new(&grammar, src).with_context(|| context(QueryFile::Smells)))
                 .transpose()?;
             let tags_overridden = overrides.iter().any(|o| o.language == id && o.file == QueryFile::Tags);
-            Ok(Arc::new(Language { id, grammar, tags, imports, smells, tags_overridden }))
+            let others: Vec<&str> = source(QueryFile::Smells).into_iter().collect();
+            let queries = FileQueries::new(
+                &grammar,
+                (tags_source, &tags),
+                source(QueryFile::Imports).zip(imports.as_ref()),
+                &others,
+            )
+            .inspect_err(|err| tracing::warn!("{}: combining the queries failed: {err:#}", id.name()))
+            .ok();
+            Ok(Arc::new(Language { id, grammar, tags, imports, smells, queries, tags_overridden }))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(languages.into())

@@ -10,6 +10,7 @@ mod incremental;
 mod languages;
 mod outline;
 mod parse;
+mod queries;
 mod summary;
 mod tags;
 
@@ -18,5 +19,6 @@ pub use incremental::{changed_spans, merge_imports, merge_tags};
 pub use languages::{Language, LanguageId, Languages, QueryFile, QueryOverride};
 pub use outline::quick_outline;
 pub use parse::{ParseBudget, SyntaxTree, count_syntax_errors, input_edit, parse_rope, parse_text};
+pub use queries::FileQueries;
 pub use summary::{FileSummary, Reference, SummaryDetail, Symbol, SymbolKind};
 pub use tags::{DefinitionKind, ReferenceKind, Tag, TagKind, TagsQuery};

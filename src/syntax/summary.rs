@@ -56,8 +56,24 @@ pub struct Reference {
 
 impl FileSummary {
     pub fn build(lang: &Language, tree: &SyntaxTree, text: &str) -> FileSummary {
-        let tags = lang.tags.collect(tree, text.as_bytes());
-        let imports = lang.imports.as_ref().map(|q| q.collect(tree, text.as_bytes())).unwrap_or_default();
+        FileSummary::build_with(lang, tree, text, &mut |_| {})
+    }
+
+    /// [`FileSummary::build`] in one walk of the tree that also hands `on_other` every match of
+    /// the language's other queries (see [`FileQueries`](super::FileQueries)).
+    pub fn build_with(
+        lang: &Language,
+        tree: &SyntaxTree,
+        text: &str,
+        on_other: &mut dyn FnMut(&tree_sitter::QueryMatch<'_, '_>),
+    ) -> FileSummary {
+        let (tags, imports) = match &lang.queries {
+            Some(queries) => queries.run(tree, text.as_bytes(), on_other),
+            None => (
+                lang.tags.collect(tree, text.as_bytes()),
+                lang.imports.as_ref().map(|q| q.collect(tree, text.as_bytes())).unwrap_or_default(),
+            ),
+        };
         FileSummary::assemble(lang.id, tags, imports, text, tree.root_node().has_error())
     }
 

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 
 use regex::Regex;
 use streaming_iterator::StreamingIterator;
-use tree_sitter::{Node, Query, QueryCursor, QueryPredicateArg};
+use tree_sitter::{Node, Query, QueryCursor, QueryMatch, QueryPredicateArg};
 
 use super::SyntaxTree;
 use crate::text::TextRange;
@@ -111,9 +111,17 @@ pub struct Tag {
 /// A compiled `tags.scm`.
 pub struct TagsQuery {
     query: Query,
+    matcher: TagMatcher,
+}
+
+/// Turns matches of the `tags.scm` patterns into tags. Built against a compiled query, which may
+/// hold other patterns too (see `FileQueries`): only the tags patterns' matches may be passed in.
+pub(crate) struct TagMatcher {
     tag_kinds: Vec<Option<TagKind>>,
     name_capture: Option<u32>,
     doc_capture: Option<u32>,
+    /// Index in the compiled query of the first tags pattern.
+    first_pattern: usize,
     patterns: Vec<PatternInfo>,
 }
 
@@ -127,13 +135,56 @@ struct PatternInfo {
 impl TagsQuery {
     pub fn new(grammar: &tree_sitter::Language, source: &str) -> anyhow::Result<TagsQuery> {
         let query = Query::new(grammar, source)?;
+        let matcher = TagMatcher::new(&query, 0..query.pattern_count())?;
+        Ok(TagsQuery { query, matcher })
+    }
+
+    /// The number of patterns, to place them in a combined query.
+    pub(crate) fn pattern_count(&self) -> usize {
+        self.query.pattern_count()
+    }
+
+    /// All tags of a tree, sorted by name position.
+    pub fn collect(&self, tree: &SyntaxTree, text: &[u8]) -> Vec<Tag> {
+        dedup_tags(self.run_in(tree, text, None))
+    }
+
+    /// The tags of matches that meet any of `spans` (see `incremental.rs`).
+    pub fn collect_in(&self, tree: &SyntaxTree, text: &[u8], spans: &[TextRange]) -> Vec<Tag> {
+        let mut all = Vec::new();
+        for span in spans {
+            all.extend(self.run_in(tree, text, Some(*span)));
+        }
+        dedup_tags(all)
+    }
+
+    fn run_in(&self, tree: &SyntaxTree, text: &[u8], span: Option<TextRange>) -> Vec<(Tag, usize)> {
+        thread_local! {
+            static CURSOR: RefCell<QueryCursor> = RefCell::new(QueryCursor::new());
+        }
+        let mut found: Vec<(Tag, usize)> = Vec::new();
+        CURSOR.with(|cursor| {
+            let mut cursor = cursor.borrow_mut();
+            cursor.set_byte_range(span.map_or(0..usize::MAX, |s| s.as_usize()));
+            let mut matches = cursor.matches(&self.query, tree.root_node(), text);
+            while let Some(m) = matches.next() {
+                found.extend(self.matcher.tag_of(m, text));
+            }
+        });
+        found
+    }
+}
+
+impl TagMatcher {
+    /// A matcher for `patterns` of `query`, which must be the patterns of a `tags.scm`.
+    pub(crate) fn new(query: &Query, patterns: std::ops::Range<usize>) -> anyhow::Result<TagMatcher> {
         let capture_names = query.capture_names();
         let tag_kinds = capture_names.iter().map(|name| TagKind::from_capture_name(name)).collect();
         let find = |wanted: &str| capture_names.iter().position(|n| *n == wanted).map(|i| i as u32);
         let name_capture = find("name");
         let doc_capture = find("doc");
-        let mut patterns = Vec::with_capacity(query.pattern_count());
-        for pattern in 0..query.pattern_count() {
+        let mut infos = Vec::with_capacity(patterns.len());
+        for pattern in patterns.clone() {
             let mut info = PatternInfo::default();
             for predicate in query.general_predicates(pattern) {
                 match (predicate.operator.as_ref(), predicate.args.first(), predicate.args.get(1)) {
@@ -147,110 +198,82 @@ impl TagsQuery {
                         Some(QueryPredicateArg::Capture(c)),
                         Some(QueryPredicateArg::Capture(target)),
                     ) if Some(*c) == doc_capture => info.select_adjacent_to = Some(*target),
-                    (op, ..) => anyhow::bail!("unknown directive #{op} in pattern {pattern}"),
-                }
-            }
-            patterns.push(info);
-        }
-        Ok(TagsQuery { query, tag_kinds, name_capture, doc_capture, patterns })
-    }
-
-    /// All tags of a tree, sorted by name position.
-    pub fn collect(&self, tree: &SyntaxTree, text: &[u8]) -> Vec<Tag> {
-        self.run(&self.query, tree, text)
-    }
-
-    /// The tags of matches that meet any of `spans` (see `incremental.rs`).
-    pub fn collect_in(&self, tree: &SyntaxTree, text: &[u8], spans: &[TextRange]) -> Vec<Tag> {
-        let mut all = Vec::new();
-        for span in spans {
-            all.extend(self.run_in(&self.query, tree, text, Some(*span)));
-        }
-        dedup_tags(all)
-    }
-
-    fn run(&self, query: &Query, tree: &SyntaxTree, text: &[u8]) -> Vec<Tag> {
-        dedup_tags(self.run_in(query, tree, text, None))
-    }
-
-    fn run_in(
-        &self,
-        query: &Query,
-        tree: &SyntaxTree,
-        text: &[u8],
-        span: Option<TextRange>,
-    ) -> Vec<(Tag, usize)> {
-        thread_local! {
-            static CURSOR: RefCell<QueryCursor> = RefCell::new(QueryCursor::new());
-        }
-        let mut found: Vec<(Tag, usize)> = Vec::new();
-        CURSOR.with(|cursor| {
-            let mut cursor = cursor.borrow_mut();
-            cursor.set_byte_range(span.map_or(0..usize::MAX, |s| s.as_usize()));
-            let mut matches = cursor.matches(query, tree.root_node(), text);
-            while let Some(m) = matches.next() {
-                let mut tag: Option<(TagKind, Node)> = None;
-                let mut name_node = None;
-                let mut docs: Vec<Node> = Vec::new();
-                for capture in m.captures {
-                    let index = capture.index;
-                    if Some(index) == self.name_capture {
-                        name_node = Some(capture.node);
-                    } else if Some(index) == self.doc_capture {
-                        docs.push(capture.node);
-                    }
-                    if let Some(kind) = self.tag_kinds[index as usize] {
-                        tag = Some((kind, capture.node));
+                    (op, ..) => {
+                        anyhow::bail!("unknown directive #{op} in pattern {}", pattern - patterns.start)
                     }
                 }
-                let (Some((kind, node)), Some(name_node)) = (tag, name_node) else { continue };
-                let Ok(name) = name_node.utf8_text(text) else { continue };
-                let info = &self.patterns[m.pattern_index];
-                if let Some(target) = info.select_adjacent_to {
-                    let anchor = m.captures.iter().find(|c| c.index == target).map(|c| c.node);
-                    if let Some(anchor) = anchor {
-                        docs = select_adjacent(docs, anchor);
-                    }
-                }
-                let doc = self.doc_text(&docs, text, info);
-                found.push((
-                    Tag {
-                        kind,
-                        name: name.into(),
-                        range: TextRange::from_usize(node.byte_range()),
-                        name_range: TextRange::from_usize(name_node.byte_range()),
-                        doc,
-                    },
-                    m.pattern_index,
-                ));
             }
-        });
-        found
+            infos.push(info);
+        }
+        Ok(TagMatcher {
+            tag_kinds,
+            name_capture,
+            doc_capture,
+            first_pattern: patterns.start,
+            patterns: infos,
+        })
     }
 
-    fn doc_text(&self, docs: &[Node], text: &[u8], info: &PatternInfo) -> Option<Box<str>> {
-        if docs.is_empty() {
-            return None;
-        }
-        let mut joined = String::new();
-        for node in docs {
-            let Ok(raw) = node.utf8_text(text) else { continue };
-            let stripped = match &info.doc_strip {
-                Some(re) => re.replace_all(raw, ""),
-                None => raw.into(),
-            };
-            if !joined.is_empty() {
-                joined.push('\n');
+    /// The tag one match yields, with its pattern's rank (earlier patterns win in [`dedup_tags`]).
+    pub(crate) fn tag_of(&self, m: &QueryMatch<'_, '_>, text: &[u8]) -> Option<(Tag, usize)> {
+        let mut tag: Option<(TagKind, Node)> = None;
+        let mut name_node = None;
+        let mut docs: Vec<Node> = Vec::new();
+        for capture in m.captures {
+            let index = capture.index;
+            if Some(index) == self.name_capture {
+                name_node = Some(capture.node);
+            } else if Some(index) == self.doc_capture {
+                docs.push(capture.node);
             }
-            joined.push_str(&stripped);
+            if let Some(kind) = self.tag_kinds[index as usize] {
+                tag = Some((kind, capture.node));
+            }
         }
-        let cleaned = clean_doc(&joined);
-        (!cleaned.is_empty()).then(|| cleaned.into())
+        let (Some((kind, node)), Some(name_node)) = (tag, name_node) else { return None };
+        let name = name_node.utf8_text(text).ok()?;
+        let rank = m.pattern_index - self.first_pattern;
+        let info = &self.patterns[rank];
+        if let Some(target) = info.select_adjacent_to {
+            let anchor = m.captures.iter().find(|c| c.index == target).map(|c| c.node);
+            if let Some(anchor) = anchor {
+                docs = select_adjacent(docs, anchor);
+            }
+        }
+        let doc = doc_text(&docs, text, info);
+        let tag = Tag {
+            kind,
+            name: name.into(),
+            range: TextRange::from_usize(node.byte_range()),
+            name_range: TextRange::from_usize(name_node.byte_range()),
+            doc,
+        };
+        Some((tag, rank))
     }
 }
 
+fn doc_text(docs: &[Node], text: &[u8], info: &PatternInfo) -> Option<Box<str>> {
+    if docs.is_empty() {
+        return None;
+    }
+    let mut joined = String::new();
+    for node in docs {
+        let Ok(raw) = node.utf8_text(text) else { continue };
+        let stripped = match &info.doc_strip {
+            Some(re) => re.replace_all(raw, ""),
+            None => raw.into(),
+        };
+        if !joined.is_empty() {
+            joined.push('\n');
+        }
+        joined.push_str(&stripped);
+    }
+    let cleaned = clean_doc(&joined);
+    (!cleaned.is_empty()).then(|| cleaned.into())
+}
+
 /// One tag per name (definitions and references apart), from the earliest pattern; sorted.
-fn dedup_tags(mut found: Vec<(Tag, usize)>) -> Vec<Tag> {
+pub(crate) fn dedup_tags(mut found: Vec<(Tag, usize)>) -> Vec<Tag> {
     found.sort_by_key(|(tag, pattern)| (tag.name_range, matches!(tag.kind, TagKind::Reference(_)), *pattern));
     found.dedup_by(|(later, _), (earlier, _)| {
         later.name_range == earlier.name_range

@@ -10,9 +10,10 @@ use std::{
 };
 
 use super::{
-    CacheError, DiscoverOptions, IndexCache, ScanDepth, ScanProgress, WorkspaceScan, discover, scan_files,
+    CacheError, DiscoverOptions, IndexCache, ScanDepth, ScanProgress, WorkspaceScan, discover,
+    scan::summarize_tree, scan_files,
 };
-use crate::syntax::{Languages, SummaryDetail};
+use crate::syntax::{FileSummary, Language, Languages, SummaryDetail, SyntaxTree};
 
 /// Receives the phases of [`index_workspace`] as they finish.
 pub trait IndexSink: Sync {
@@ -20,6 +21,11 @@ pub trait IndexSink: Sync {
     fn ready(&self, scan: &WorkspaceScan, elapsed: Duration);
     /// Phase 2 progress (files parsed so far).
     fn progress(&self, progress: ScanProgress);
+    /// What to keep of a file phase 2 parsed, given its language, tree, text and content hash:
+    /// by default its summary; a sink may read more while the tree is at hand.
+    fn summarize(&self, lang: &Language, tree: &SyntaxTree, text: &str, hash: u64) -> FileSummary {
+        summarize_tree(lang, tree, text, hash)
+    }
 }
 
 /// How the cache took part in a build.
@@ -68,8 +74,16 @@ pub fn index_workspace(
     let discovery = discover(roots, options);
     let discover_time = started.elapsed();
     let quiet = |_: ScanProgress| {};
-    let mut phase1 =
-        scan_files(&discovery, ScanDepth::Outline, options, languages, loaded.as_ref(), &quiet, cancel)?;
+    let mut phase1 = scan_files(
+        &discovery,
+        ScanDepth::Outline,
+        options,
+        languages,
+        loaded.as_ref(),
+        &summarize_tree,
+        &quiet,
+        cancel,
+    )?;
     phase1.discover_time = discover_time;
     drop(loaded);
     let ready = started.elapsed();
@@ -97,7 +111,12 @@ pub fn index_workspace(
             .cloned(),
     );
     let on_progress = |p: ScanProgress| sink.progress(p);
-    let phase2 = scan_files(&rest, ScanDepth::Full, options, languages, None, &on_progress, cancel)?;
+    let summarize =
+        |lang: &Language, tree: &SyntaxTree, text: &str, hash: u64| sink.summarize(lang, tree, text, hash);
+    let phase2 =
+        scan_files(&rest, ScanDepth::Full, options, languages, None, &summarize, &on_progress, cancel)?;
+    // The parse trees were freed on the scan's threads, whose arenas would keep that memory.
+    crate::stdx::release_free_memory();
     let parse = phase2.parse_time;
     let mut files: Vec<_> =
         phase1.files.into_iter().filter(|f| f.summary.detail == SummaryDetail::Full).collect();

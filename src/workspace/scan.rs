@@ -17,7 +17,9 @@ use super::{
     cache::{CacheLookup, CachedIndex, FileStamp, content_hash, stat},
     discover, read_source,
 };
-use crate::syntax::{FileSummary, LanguageId, Languages, ParseBudget, SummaryDetail, parse_text};
+use crate::syntax::{
+    FileSummary, Language, LanguageId, Languages, ParseBudget, SummaryDetail, SyntaxTree, parse_text,
+};
 
 /// How deeply to read each file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +67,16 @@ impl WorkspaceScan {
     }
 }
 
+/// What a scan keeps of a freshly parsed file, given its language, tree, text and content hash
+/// (files whose cached summary is current are not parsed). [`summarize_tree`] is the default;
+/// a caller may read more from the tree while it is at hand.
+pub type Summarize<'a> = dyn Fn(&Language, &SyntaxTree, &str, u64) -> FileSummary + Sync + 'a;
+
+/// The summary alone.
+pub fn summarize_tree(lang: &Language, tree: &SyntaxTree, text: &str, _hash: u64) -> FileSummary {
+    FileSummary::build(lang, tree, text)
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct ScanProgress {
     pub done: usize,
@@ -83,19 +95,30 @@ pub fn scan_workspace(
     let started = Instant::now();
     let discovery = discover(roots, options);
     let discover_time = started.elapsed();
-    let mut scan = scan_files(&discovery, ScanDepth::Full, options, languages, None, on_progress, cancel)?;
+    let mut scan = scan_files(
+        &discovery,
+        ScanDepth::Full,
+        options,
+        languages,
+        None,
+        &summarize_tree,
+        on_progress,
+        cancel,
+    )?;
     scan.discover_time = discover_time;
     Some(scan)
 }
 
 /// Summarizes discovered files to the given depth, in parallel. `on_progress` is called about a
 /// hundred times, from worker threads.
+#[allow(clippy::too_many_arguments)] // each is a separate input; a struct would only rename them
 pub fn scan_files(
     discovery: &Discovery,
     depth: ScanDepth,
     options: &DiscoverOptions,
     languages: &Languages,
     cache: Option<&CachedIndex>,
+    summarize: &Summarize<'_>,
     on_progress: &(dyn Fn(ScanProgress) + Sync),
     cancel: &AtomicBool,
 ) -> Option<WorkspaceScan> {
@@ -126,7 +149,7 @@ pub fn scan_files(
                 if cancel.load(Ordering::Relaxed) {
                     return None;
                 }
-                let scanned = scan_file(path, *language, depth, options, languages, cache, cancel);
+                let scanned = scan_file(path, *language, depth, options, languages, cache, summarize, cancel);
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 if n.is_multiple_of(step) {
                     on_progress(ScanProgress { done: n, total });
@@ -152,6 +175,7 @@ pub fn scan_files(
 
 /// `Err(Some(reason))`: skipped for that reason; `Err(None)`: no summary (the parse was
 /// abandoned, or the language has no outline and there was no cache entry).
+#[allow(clippy::too_many_arguments)]
 fn scan_file(
     path: &Path,
     language: LanguageId,
@@ -159,6 +183,7 @@ fn scan_file(
     options: &DiscoverOptions,
     languages: &Languages,
     cache: Option<&CachedIndex>,
+    summarize: &Summarize<'_>,
     cancel: &AtomicBool,
 ) -> Result<ScannedFile, Option<SkipReason>> {
     let (size, mtime_ns) = stat(path).ok_or(Some(SkipReason::Unreadable))?;
@@ -179,7 +204,9 @@ fn scan_file(
         ScanDepth::Outline => FileSummary::outline(language, &text).ok_or(None)?,
         ScanDepth::Full => {
             let budget = ParseBudget { cancelled: Some(cancel), ..ParseBudget::default() };
-            summarize_with(languages, language, &text, budget).ok_or_else(|| {
+            let lang = languages.get(language);
+            let tree = parse_text(lang, &text, None, budget);
+            tree.map(|tree| summarize(lang, &tree, &text, stamp.hash)).ok_or_else(|| {
                 tracing::warn!("gave up parsing {} (time budget exceeded)", path.display());
                 None
             })?
@@ -190,16 +217,7 @@ fn scan_file(
 
 /// Parses and summarizes one source text.
 pub fn summarize_source(languages: &Languages, language: LanguageId, text: &str) -> Option<FileSummary> {
-    summarize_with(languages, language, text, ParseBudget::default())
-}
-
-fn summarize_with(
-    languages: &Languages,
-    language: LanguageId,
-    text: &str,
-    budget: ParseBudget<'_>,
-) -> Option<FileSummary> {
     let lang = languages.get(language);
-    let tree = parse_text(lang, text, None, budget)?;
+    let tree = parse_text(lang, text, None, ParseBudget::default())?;
     Some(FileSummary::build(lang, &tree, text))
 }

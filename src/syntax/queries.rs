@@ -1,0 +1,89 @@
+//! A language's queries compiled into one, so that a full pass over a parsed file walks its tree
+//! once instead of once per query file.
+//!
+//! Walking the tree is most of what a query costs: on a 100 KB Python file the tags, imports and
+//! smells queries take about 4.6, 3.2 and 3.4 ms one by one, and 4.5 ms together. The combined
+//! query holds the patterns of `tags.scm`, then `imports.scm`, then `smells.scm`, in that order,
+//! so a match's pattern index says which file it came from. Tags and imports are turned into
+//! their types here; the remaining matches go to the caller (risk reads the smells), which keeps
+//! this layer free of what the other query files mean.
+
+use std::{cell::RefCell, ops::Range};
+
+use streaming_iterator::StreamingIterator;
+use tree_sitter::{Query, QueryCursor, QueryMatch};
+
+use super::{
+    Import, ImportsQuery, SyntaxTree, Tag, TagsQuery,
+    imports::ImportMatcher,
+    tags::{TagMatcher, dedup_tags},
+};
+
+/// Every query of a language in one compiled query.
+pub struct FileQueries {
+    query: Query,
+    tags: TagMatcher,
+    imports: Option<ImportMatcher>,
+    tag_patterns: Range<usize>,
+    import_patterns: Range<usize>,
+}
+
+impl FileQueries {
+    /// Compiles the sources of `tags` and `imports` (already compiled on their own, which gives
+    /// their pattern counts) and `others` into one query.
+    pub(crate) fn new(
+        grammar: &tree_sitter::Language,
+        tags: (&str, &TagsQuery),
+        imports: Option<(&str, &ImportsQuery)>,
+        others: &[&str],
+    ) -> anyhow::Result<FileQueries> {
+        let tag_patterns = 0..tags.1.pattern_count();
+        let import_patterns =
+            tag_patterns.end..tag_patterns.end + imports.map_or(0, |(_, query)| query.pattern_count());
+        let mut source = String::from(tags.0);
+        for part in imports.map(|(source, _)| source).into_iter().chain(others.iter().copied()) {
+            // A file may end in a comment without a newline.
+            source.push('\n');
+            source.push_str(part);
+        }
+        let query = Query::new(grammar, &source)?;
+        let tags = TagMatcher::new(&query, tag_patterns.clone())?;
+        let imports = imports.map(|_| ImportMatcher::new(&query));
+        Ok(FileQueries { query, tags, imports, tag_patterns, import_patterns })
+    }
+
+    /// The compiled query, for callers that interpret the other patterns' captures.
+    pub fn query(&self) -> &Query {
+        &self.query
+    }
+
+    /// Tags (deduplicated and sorted, as [`TagsQuery::collect`] returns them) and imports (in
+    /// document order) of a whole tree; every match of the other patterns goes to `on_other`.
+    pub fn run(
+        &self,
+        tree: &SyntaxTree,
+        text: &[u8],
+        on_other: &mut dyn FnMut(&QueryMatch<'_, '_>),
+    ) -> (Vec<Tag>, Vec<Import>) {
+        thread_local! {
+            static CURSOR: RefCell<QueryCursor> = RefCell::new(QueryCursor::new());
+        }
+        let (mut tags, mut imports) = (Vec::new(), Vec::new());
+        CURSOR.with(|cursor| {
+            let mut cursor = cursor.borrow_mut();
+            cursor.set_byte_range(0..usize::MAX);
+            let mut matches = cursor.matches(&self.query, tree.root_node(), text);
+            while let Some(m) = matches.next() {
+                if self.tag_patterns.contains(&m.pattern_index) {
+                    tags.extend(self.tags.tag_of(m, text));
+                } else if self.import_patterns.contains(&m.pattern_index) {
+                    imports.extend(self.imports.as_ref().and_then(|i| i.import_of(m, text)));
+                } else {
+                    on_other(m);
+                }
+            }
+        });
+        imports.sort_by_key(|i: &Import| i.range.start);
+        (dedup_tags(tags), imports)
+    }
+}
