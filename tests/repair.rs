@@ -333,6 +333,7 @@ fn without_a_winner_the_best_candidate_and_its_failure_are_reported() {
     let task = s.task(vec![s.fix("divide by one more", "    return total / (len(values) + 1)\n")]);
     let outcome = s.run(&task, &[&RuleGenerator], 2);
     assert!(outcome.winner.is_none());
+    assert_eq!(outcome.rounds, 1, "a second round would propose nothing");
     let best = outcome.best().expect("a best candidate");
     assert_eq!(best.failure, Some(FailureKind::AssertionFailure));
     assert!(!best.targets_pass);

@@ -126,6 +126,13 @@ pub(crate) fn sample_model(
 pub trait Generator: Send + Sync {
     fn name(&self) -> &'static str;
 
+    /// Whether the generator may propose anything in `round` (0-based): one that proposes
+    /// only in the first round does not make the loop run more rounds for nothing.
+    fn proposes_in(&self, round: usize) -> bool {
+        let _ = round;
+        true
+    }
+
     /// Proposals for `round` (0-based); `feedback` holds the failures of earlier rounds.
     fn generate(
         &self,
@@ -178,6 +185,10 @@ impl RuleGenerator {
 impl Generator for RuleGenerator {
     fn name(&self) -> &'static str {
         "rules"
+    }
+
+    fn proposes_in(&self, round: usize) -> bool {
+        round == 0
     }
 
     fn generate(
@@ -374,6 +385,10 @@ impl PoolGenerator {
 impl Generator for PoolGenerator {
     fn name(&self) -> &'static str {
         "pool"
+    }
+
+    fn proposes_in(&self, round: usize) -> bool {
+        round == 0
     }
 
     fn generate(

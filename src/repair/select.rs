@@ -10,7 +10,8 @@
 //! run the **wider suite** if one is configured. Ranking: targets pass → fewest regressions →
 //! most agreement among candidates → smallest diff. The round's failures, categorized, with
 //! their output, go into the next round's prompt; the loop stops at the first round with a
-//! winner, or after `rounds` rounds.
+//! winner, after `rounds` rounds, or when no generator proposes in later rounds (mechanical
+//! fixes only).
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -307,6 +308,11 @@ fn repair_rounds(
     for round in 0..options.rounds.max(1) {
         if cancel.is_cancelled() {
             return Err(RepairError::Cancelled);
+        }
+        // Only one-shot generators (mechanical fixes, a given pool): a later round would
+        // propose nothing.
+        if round > 0 && !generators.iter().any(|g| g.proposes_in(round)) {
+            break;
         }
         out.rounds = round + 1;
         progress(RepairEvent::Generating { round });
