@@ -110,6 +110,7 @@ impl Setup {
         MechanicalFix {
             title: title.to_owned(),
             edits: vec![(TextRange::from_usize(at..at + BUGGY.len()), line.to_owned())],
+            needs_failing_test: false,
         }
     }
 
@@ -526,6 +527,7 @@ fn a_selected_test_module_that_cannot_be_collected_does_not_block_the_named_test
                 TextRange::from_usize(at..at + BUGGY.len()),
                 "    return total / len(values)\n".to_owned(),
             )],
+            needs_failing_test: false,
         }],
         context: Vec::new(),
     };

@@ -23,6 +23,9 @@ use crate::{
 pub struct MechanicalFix {
     pub title: String,
     pub edits: Vec<(TextRange, String)>,
+    /// The fix guesses what the code meant: it may win only by making a failing test pass
+    /// ([`Candidate::needs_failing_test`]).
+    pub needs_failing_test: bool,
 }
 
 /// What to repair.
@@ -176,6 +179,7 @@ impl RuleGenerator {
             description: fix.title.clone(),
             origin: Origin::Rule { title: fix.title.clone() },
             changes: vec![FileChange { path: task.file.clone(), before: Some(text.to_owned()), after }],
+            needs_failing_test: fix.needs_failing_test,
         };
         validate(&candidate)?;
         Ok(candidate)
