@@ -110,6 +110,7 @@ impl Setup {
         MechanicalFix {
             title: title.to_owned(),
             edits: vec![(TextRange::from_usize(at..at + BUGGY.len()), line.to_owned())],
+            needs_failing_test: false,
         }
     }
 
@@ -333,6 +334,7 @@ fn without_a_winner_the_best_candidate_and_its_failure_are_reported() {
     let task = s.task(vec![s.fix("divide by one more", "    return total / (len(values) + 1)\n")]);
     let outcome = s.run(&task, &[&RuleGenerator], 2);
     assert!(outcome.winner.is_none());
+    assert_eq!(outcome.rounds, 1, "a second round would propose nothing");
     let best = outcome.best().expect("a best candidate");
     assert_eq!(best.failure, Some(FailureKind::AssertionFailure));
     assert!(!best.targets_pass);
@@ -525,6 +527,7 @@ fn a_selected_test_module_that_cannot_be_collected_does_not_block_the_named_test
                 TextRange::from_usize(at..at + BUGGY.len()),
                 "    return total / len(values)\n".to_owned(),
             )],
+            needs_failing_test: false,
         }],
         context: Vec::new(),
     };

@@ -17,7 +17,7 @@ use crate::{
         RepairOutcome, RepairTask, RuleGenerator, TestGenOptions, TestGenOutcome, TestPlan, TestTask,
         Workspace, WorkspaceTexts, generate_test, repair, style_example,
     },
-    risk::{Smell, SmellKind, find_smells},
+    risk::{Smell, find_smells, fix_candidates},
     sandbox::{BaselineCache, Overlay, SandboxOptions, TestCommand},
     stdx::CancelToken,
     syntax::{Language, LanguageId, ParseBudget, SymbolKind, SyntaxTree, parse_text},
@@ -81,21 +81,21 @@ impl Analysis {
             ),
         };
         let smells = self.smells_in(request.file, &text, request.range);
-        let fixes: Vec<MechanicalFix> =
-            smells.iter().flat_map(|smell| mechanical_fixes(smell, &text)).collect();
+        let fixes: Vec<MechanicalFix> = smells.iter().flat_map(|(_, fixes)| fixes.iter().cloned()).collect();
         if fixes.is_empty() && !model {
             return Err(FixError::NothingToTry(
                 "no mechanical fix is known here and no model is configured".to_owned(),
             ));
         }
         let (focus, symbol) = self.enclosing_function(request.file, request.range, text.len());
-        let problem =
-            request.problem.clone().or_else(|| smells.first().map(|s| s.message.clone())).unwrap_or_else(
-                || match &symbol {
-                    Some(name) => format!("`{name}` has a bug; make the tests pass"),
-                    None => "the selected code has a bug; make the tests pass".to_owned(),
-                },
-            );
+        let problem = request
+            .problem
+            .clone()
+            .or_else(|| smells.first().map(|(s, _)| s.message.clone()))
+            .unwrap_or_else(|| match &symbol {
+                Some(name) => format!("`{name}` has a bug; make the tests pass"),
+                None => "the selected code has a bug; make the tests pass".to_owned(),
+            });
         let buffers = self
             .documents
             .iter()
@@ -109,8 +109,9 @@ impl Analysis {
         Ok(FixJob { root: root.clone(), rel_path, version, text, task, symbol, buffers })
     }
 
-    /// The smells whose range meets `range` in `text` (the file's current text).
-    fn smells_in(&self, file: FileId, text: &str, range: TextRange) -> Vec<Smell> {
+    /// The smells whose range meets `range` in `text` (the file's current text), with their
+    /// fixes.
+    fn smells_in(&self, file: FileId, text: &str, range: TextRange) -> Vec<(Smell, Vec<MechanicalFix>)> {
         let path = self.path(file);
         let Some(language) = path.as_disk().and_then(LanguageId::from_path) else { return Vec::new() };
         let tree = self.document(file).and_then(|doc| doc.tree.as_ref());
@@ -138,8 +139,16 @@ impl Analysis {
 }
 
 /// The smells whose range meets `range` in `text`, found on `tree` (parsed from `text`) or, when
-/// there is none, on a fresh parse.
-pub fn smells_in(lang: &Language, tree: Option<&SyntaxTree>, text: &str, range: TextRange) -> Vec<Smell> {
+/// there is none, on a fresh parse; each with its fixes as repair candidates — the smell's own
+/// fix and the alternatives the tests decide between (a `None` sentinel or an empty tuple for a
+/// mutable default, logging or re-raising a swallowed exception, …; see
+/// [`fix_candidates`]).
+pub fn smells_in(
+    lang: &Language,
+    tree: Option<&SyntaxTree>,
+    text: &str,
+    range: TextRange,
+) -> Vec<(Smell, Vec<MechanicalFix>)> {
     let parsed;
     let tree = match tree {
         Some(tree) => tree,
@@ -154,30 +163,18 @@ pub fn smells_in(lang: &Language, tree: Option<&SyntaxTree>, text: &str, range: 
     find_smells(lang, tree, text)
         .into_iter()
         .filter(|s| s.range.start <= range.end && range.start <= s.range.end)
+        .map(|smell| {
+            let fixes = fix_candidates(&smell, tree, text)
+                .into_iter()
+                .map(|fix| MechanicalFix {
+                    title: fix.title,
+                    edits: fix.edits.into_iter().map(|e| (e.range, e.new_text)).collect(),
+                    needs_failing_test: fix.needs_failing_test,
+                })
+                .collect();
+            (smell, fixes)
+        })
         .collect()
-}
-
-/// A smell's fixes as repair candidates. A mutable default gets a second candidate where one is
-/// plausible: an empty tuple for `[]` keeps the signature's meaning for a function that only
-/// reads the argument; the tests decide between it and the `None` sentinel.
-pub fn mechanical_fixes(smell: &Smell, text: &str) -> Vec<MechanicalFix> {
-    let Some(fix) = &smell.fix else { return Vec::new() };
-    let mut out = vec![MechanicalFix {
-        title: fix.title.clone(),
-        edits: fix.edits.iter().map(|e| (e.range, e.new_text.clone())).collect(),
-    }];
-    if smell.kind == SmellKind::MutableDefaultArgument
-        && let Some(default) = text.get(smell.range.start as usize..smell.range.end as usize)
-        && let Some(at) = default.rfind("[]")
-        && default[at + 2..].trim().is_empty()
-    {
-        let start = smell.range.start + at as u32;
-        out.push(MechanicalFix {
-            title: format!("Use an empty tuple as the default of `{}`", smell.subject),
-            edits: vec![(TextRange::new(start, start + 2), "()".to_owned())],
-        });
-    }
-    out
 }
 
 /// Runs the repair loop for `job`: mechanical fixes first, then the model's candidates when one

@@ -17,7 +17,7 @@ mod snapshot;
 mod symbols;
 
 pub use diagnostics::{FileDiagnostics, FileRiskView};
-pub use fix::{FixError, FixJob, FixRequest, mechanical_fixes, run_fix, run_test_generation, smells_in};
+pub use fix::{FixError, FixJob, FixRequest, run_fix, run_test_generation, smells_in};
 pub use history_load::{HistoryLoad, HistorySource, history_options, history_options_at, load_history};
 pub use host::{AnalysisHost, ChangeError, IndexSummary, OpenDocument};
 pub use load::{LoadEvent, LoadOptions, LoadTimings, LoadedRepository, load_repository};

@@ -311,7 +311,7 @@ pub(crate) fn mechanical_fixes_at(rel: &Path, text: &str, line: usize) -> Vec<cr
     let to = starts.get(line).map_or(text.len(), |&next| next - 1);
     let range = TextRange::from_usize(from..to.max(from));
     crate::analysis::smells_in(Languages::embedded().get(language), None, text, range)
-        .iter()
-        .flat_map(|s| crate::analysis::mechanical_fixes(s, text))
+        .into_iter()
+        .flat_map(|(_, fixes)| fixes)
         .collect()
 }

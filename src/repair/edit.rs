@@ -285,7 +285,7 @@ pub fn apply_blocks(
     if changes.is_empty() {
         return Err(RepairError::NoChange);
     }
-    let candidate = Candidate { description, origin, changes };
+    let candidate = Candidate { description, origin, changes, needs_failing_test: false };
     validate(&candidate)?;
     Ok((candidate, kinds))
 }

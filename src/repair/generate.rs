@@ -23,6 +23,9 @@ use crate::{
 pub struct MechanicalFix {
     pub title: String,
     pub edits: Vec<(TextRange, String)>,
+    /// The fix guesses what the code meant: it may win only by making a failing test pass
+    /// ([`Candidate::needs_failing_test`]).
+    pub needs_failing_test: bool,
 }
 
 /// What to repair.
@@ -126,6 +129,13 @@ pub(crate) fn sample_model(
 pub trait Generator: Send + Sync {
     fn name(&self) -> &'static str;
 
+    /// Whether the generator may propose anything in `round` (0-based): one that proposes
+    /// only in the first round does not make the loop run more rounds for nothing.
+    fn proposes_in(&self, round: usize) -> bool {
+        let _ = round;
+        true
+    }
+
     /// Proposals for `round` (0-based); `feedback` holds the failures of earlier rounds.
     fn generate(
         &self,
@@ -169,6 +179,7 @@ impl RuleGenerator {
             description: fix.title.clone(),
             origin: Origin::Rule { title: fix.title.clone() },
             changes: vec![FileChange { path: task.file.clone(), before: Some(text.to_owned()), after }],
+            needs_failing_test: fix.needs_failing_test,
         };
         validate(&candidate)?;
         Ok(candidate)
@@ -178,6 +189,10 @@ impl RuleGenerator {
 impl Generator for RuleGenerator {
     fn name(&self) -> &'static str {
         "rules"
+    }
+
+    fn proposes_in(&self, round: usize) -> bool {
+        round == 0
     }
 
     fn generate(
@@ -374,6 +389,10 @@ impl PoolGenerator {
 impl Generator for PoolGenerator {
     fn name(&self) -> &'static str {
         "pool"
+    }
+
+    fn proposes_in(&self, round: usize) -> bool {
+        round == 0
     }
 
     fn generate(

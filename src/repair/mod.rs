@@ -147,6 +147,10 @@ pub struct Candidate {
     pub description: String,
     pub origin: Origin,
     pub changes: Vec<FileChange>,
+    /// A guess at what the code meant (a mechanical alternative that re-raises a swallowed
+    /// error, or calls a builtin the code did not call): it is selected only when it makes a
+    /// test pass that failed before, never for passing tests that did not notice it.
+    pub needs_failing_test: bool,
 }
 
 impl Candidate {

@@ -10,7 +10,9 @@
 //! run the **wider suite** if one is configured. Ranking: targets pass → fewest regressions →
 //! most agreement among candidates → smallest diff. The round's failures, categorized, with
 //! their output, go into the next round's prompt; the loop stops at the first round with a
-//! winner, or after `rounds` rounds.
+//! winner, after `rounds` rounds, or when no generator proposes in later rounds (mechanical
+//! fixes only). A candidate that guesses what the code meant
+//! ([`Candidate::needs_failing_test`]) wins only if a test that failed before passes with it.
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -42,6 +44,9 @@ pub enum FailureKind {
     AssertionFailure,
     Timeout,
     Regression,
+    /// It passes, but it is a guess at what the code meant ([`Candidate::needs_failing_test`])
+    /// and no test that failed before passes with it.
+    FixesNoFailingTest,
     Other,
 }
 
@@ -54,6 +59,7 @@ impl FailureKind {
             FailureKind::AssertionFailure => "assertion failure",
             FailureKind::Timeout => "timeout",
             FailureKind::Regression => "regression",
+            FailureKind::FixesNoFailingTest => "fixes no failing test",
             FailureKind::Other => "other failure",
         }
     }
@@ -141,9 +147,11 @@ impl Evaluated {
             + self.wider.as_ref().map_or(0, |(_, r)| count(r))
     }
 
-    /// Targets pass and nothing regressed, in the wider suite either.
+    /// Targets pass and nothing regressed, in the wider suite either, and nothing else counts
+    /// against it (a sandbox error, a guess that fixed no failing test).
     pub fn is_winner(&self) -> bool {
-        self.targets_pass
+        self.failure.is_none()
+            && self.targets_pass
             && self.regressions.as_ref().is_some_and(Regressions::is_clean)
             && self.wider.as_ref().is_none_or(|(_, r)| r.is_clean())
     }
@@ -308,6 +316,11 @@ fn repair_rounds(
         if cancel.is_cancelled() {
             return Err(RepairError::Cancelled);
         }
+        // Only one-shot generators (mechanical fixes, a given pool): a later round would
+        // propose nothing.
+        if round > 0 && !generators.iter().any(|g| g.proposes_in(round)) {
+            break;
+        }
         out.rounds = round + 1;
         progress(RepairEvent::Generating { round });
         let mut proposals: Vec<Proposal> = Vec::new();
@@ -433,6 +446,8 @@ fn repair_rounds(
                             Some(FailureKind::of_run(&run))
                         } else if !regressions.is_clean() {
                             Some(FailureKind::Regression)
+                        } else if e.candidate.needs_failing_test && regressions.fixed.is_empty() {
+                            Some(FailureKind::FixesNoFailingTest)
                         } else {
                             None
                         };

@@ -209,6 +209,7 @@ no sleeping, no files outside tmp_path.",
                                     before: None,
                                     after: code,
                                 }],
+                                needs_failing_test: false,
                             };
                             match validate(&candidate) {
                                 Ok(()) => Ok(candidate),

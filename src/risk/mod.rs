@@ -31,5 +31,5 @@ pub use explain::{
 pub use metrics::{FileMetrics, FunctionMetrics, file_metrics};
 pub use scope::{FileClass, classify, has_generated_header};
 pub use score::{FILE_WEIGHTS, FUNCTION_WEIGHTS, Factor, FactorValue};
-pub use smells::{FixEdit, Smell, SmellFix, SmellKind, find_smells};
+pub use smells::{FixEdit, Smell, SmellFix, SmellKind, find_smells, fix_candidates};
 pub use table::{Distribution, FileInput, FileRisk, FunctionRisk, RiskTable};

@@ -85,6 +85,12 @@ pub struct SmellFix {
     /// The fix changes what callers see (a renamed parameter they may pass by keyword), so it
     /// needs the project's tests before it is offered.
     pub changes_interface: bool,
+    /// An alternative to the smell's own fix that guesses what the code meant (re-raise what
+    /// was swallowed, call the builtin where the code called the parameter): right only where a
+    /// test shows it, so it is selected only when it makes a failing test pass — never just
+    /// because it is the smaller change.
+    #[serde(default)]
+    pub needs_failing_test: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,6 +204,7 @@ fn mutable_default(value: Node<'_>, parameter: Node<'_>, text: &str) -> Smell {
                 title: format!("Default `{name}` to `None` and create `{default}` in the body"),
                 edits: vec![edit(range(value), "None"), edit(TextRange::new(offset, offset), init)],
                 changes_interface: false,
+                needs_failing_test: false,
             }
         });
     Smell { kind: SmellKind::MutableDefaultArgument, range: range(value), message, subject: name, fix }
@@ -242,6 +249,7 @@ fn bare_except(clause: Node<'_>) -> Smell {
             title: "Catch `Exception` instead of everything".to_owned(),
             edits: vec![edit(keyword, "except Exception")],
             changes_interface: false,
+            needs_failing_test: false,
         }),
     }
 }
@@ -274,6 +282,7 @@ fn comparison_to_none(comparison: Node<'_>) -> Option<Smell> {
             title: format!("Use `{replacement}` instead of `{op}`"),
             edits: vec![edit(range(operator), replacement)],
             changes_interface: false,
+            needs_failing_test: false,
         }),
     })
 }
@@ -295,6 +304,7 @@ fn assert_on_tuple(tuple: Node<'_>, text: &str) -> Smell {
             title: "Assert the condition, with the message after a comma".to_owned(),
             edits: vec![edit(range(tuple), new_text)],
             changes_interface: false,
+            needs_failing_test: false,
         }
     });
     Smell {
@@ -332,6 +342,7 @@ fn builtin_shadowing(name: Node<'_>, text: &str) -> Option<Smell> {
             title: format!("Rename `{builtin}` to `{renamed}` (callers passing it by keyword must follow)"),
             edits,
             changes_interface: true,
+            needs_failing_test: false,
         }),
     })
 }
@@ -397,7 +408,7 @@ fn except_pass(
     let caught = node_text(exception, text).to_owned();
     let mut edits =
         vec![edit(range(pass), "logging.getLogger(__name__).debug(\"ignored exception\", exc_info=True)")];
-    if let Some(insert) = logging_import_edit(tree.root_node(), text) {
+    if let Some(insert) = import_edit(tree.root_node(), text, "logging") {
         edits.insert(0, insert);
     }
     Smell {
@@ -412,19 +423,18 @@ fn except_pass(
             title: "Log the ignored exception (debug level, with traceback)".to_owned(),
             edits,
             changes_interface: false,
+            needs_failing_test: false,
         }),
     }
 }
 
-/// An edit adding `import logging` at the top of the module (after its docstring and
-/// `from __future__` imports), unless the module already imports it.
-fn logging_import_edit(root: Node<'_>, text: &str) -> Option<FixEdit> {
+/// An edit adding `import {module}` at the top of the module — after a shebang or coding line,
+/// its docstring and `from __future__` imports, with PEP 8's blank lines before the code that
+/// follows — unless the module already binds the name with an import.
+fn import_edit(root: Node<'_>, text: &str, module: &str) -> Option<FixEdit> {
     let mut cursor = root.walk();
     let statements: Vec<Node<'_>> = root.named_children(&mut cursor).filter(|n| !n.is_extra()).collect();
-    let imports_logging = statements.iter().any(|s| {
-        s.kind() == "import_statement" && node_text(*s, text).split([' ', ',']).any(|w| w == "logging")
-    });
-    if imports_logging {
+    if statements.iter().any(|s| imports_module(*s, module, text)) {
         return None;
     }
     let mut after = None;
@@ -439,17 +449,195 @@ fn logging_import_edit(root: Node<'_>, text: &str) -> Option<FixEdit> {
             break;
         }
     }
+    let import = format!("import {module}\n");
     let offset = match after {
-        None => 0,
+        None => header_end(text),
         Some(node) => match text[node.end_byte()..].find('\n') {
             Some(i) => node.end_byte() + i + 1,
             None => {
                 return Some(edit(
                     TextRange::new(text.len() as u32, text.len() as u32),
-                    "\nimport logging\n",
+                    format!("\n{import}"),
                 ));
             }
         },
     };
-    Some(edit(TextRange::new(offset as u32, offset as u32), "import logging\n"))
+    // What now starts at `offset` decides the blank lines after the import: none before a blank
+    // line or another import, two before a definition (or the comment above one), else one.
+    let next_line = text[offset..].lines().next().unwrap_or("").trim_start();
+    let next = statements.iter().find(|s| s.start_byte() >= offset);
+    let blank = if next_line.is_empty() || next_line.starts_with("import ") || next_line.starts_with("from ")
+    {
+        ""
+    } else if next_line.starts_with('#')
+        || next.is_some_and(|s| {
+            matches!(s.kind(), "function_definition" | "class_definition" | "decorated_definition")
+        })
+    {
+        "\n\n"
+    } else {
+        "\n"
+    };
+    Some(edit(TextRange::new(offset as u32, offset as u32), format!("{import}{blank}")))
+}
+
+/// Whether `statement` is an `import` that binds `module`'s name (`import logging`,
+/// `import logging.handlers`; not `import logging as log`).
+fn imports_module(statement: Node<'_>, module: &str, text: &str) -> bool {
+    if statement.kind() != "import_statement" {
+        return false;
+    }
+    let mut cursor = statement.walk();
+    let names: Vec<Node<'_>> = statement.children_by_field_name("name", &mut cursor).collect();
+    names.into_iter().any(|name| match name.kind() {
+        "dotted_name" => name.named_child(0).is_some_and(|first| node_text(first, text) == module),
+        "aliased_import" => name.child_by_field_name("alias").is_some_and(|a| node_text(a, text) == module),
+        _ => false,
+    })
+}
+
+/// Where a module with no docstring can take an import: below a shebang line, a coding
+/// declaration and a comment block set off from the code by a blank line (a license, a header),
+/// and above a comment that leads into the code.
+fn header_end(text: &str) -> usize {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut idx = 0;
+    while idx < lines.len().min(2) && lines[idx].ends_with('\n') {
+        let line = lines[idx];
+        let shebang = idx == 0 && line.starts_with("#!");
+        let coding =
+            line.trim_start().starts_with('#') && (line.contains("coding:") || line.contains("coding="));
+        if !(shebang || coding) {
+            break;
+        }
+        idx += 1;
+    }
+    let is_blank = |line: &str| line.trim().is_empty();
+    let mut end = idx;
+    while end < lines.len() && lines[end].trim_start().starts_with('#') {
+        end += 1;
+    }
+    if end > idx && end < lines.len() && is_blank(lines[end]) {
+        while end < lines.len() && is_blank(lines[end]) {
+            end += 1;
+        }
+        idx = end;
+    }
+    lines[..idx].iter().map(|l| l.len()).sum()
+}
+
+/// Every fix worth testing for `smell`, found in `text` (which `tree` was parsed from): its own
+/// fix first, then the alternatives that read the code another way, for the project's tests to
+/// choose between. Alternatives that guess what the code meant are marked
+/// [`SmellFix::needs_failing_test`].
+pub fn fix_candidates(smell: &Smell, tree: &SyntaxTree, text: &str) -> Vec<SmellFix> {
+    let Some(own) = &smell.fix else { return Vec::new() };
+    let mut out = vec![own.clone()];
+    let node = tree
+        .root_node()
+        .named_descendant_for_byte_range(smell.range.start as usize, smell.range.end as usize);
+    match smell.kind {
+        SmellKind::MutableDefaultArgument => out.extend(immutable_default(smell, text)),
+        SmellKind::ExceptExceptionPass => out.extend(node.and_then(reraise)),
+        SmellKind::BuiltinShadowingParameter => {
+            out.extend(node.map(|name| builtin_call_fixes(name, tree, text)).unwrap_or_default());
+        }
+        SmellKind::BareExcept | SmellKind::ComparisonToNone | SmellKind::AssertOnTuple => {}
+    }
+    out
+}
+
+/// `def f(x=[])` → `def f(x=())` (and `set()` → `frozenset()`): the same for a function that
+/// only reads the argument, with the signature unchanged.
+fn immutable_default(smell: &Smell, text: &str) -> Option<SmellFix> {
+    let default: String = text.get(smell.range.as_usize())?.split_whitespace().collect();
+    let (replacement, what) = match default.as_str() {
+        "[]" | "list()" => ("()", "an empty tuple"),
+        "set()" => ("frozenset()", "an empty frozenset"),
+        _ => return None,
+    };
+    Some(SmellFix {
+        title: format!("Use {what} as the default of `{}`", smell.subject),
+        edits: vec![edit(smell.range, replacement)],
+        changes_interface: false,
+        needs_failing_test: false,
+    })
+}
+
+/// `except Exception: pass` → `except Exception: raise`: for code whose callers expect the
+/// error, which is only known from a test that does.
+fn reraise(node: Node<'_>) -> Option<SmellFix> {
+    let mut clause = node;
+    while clause.kind() != "except_clause" {
+        clause = clause.parent()?;
+    }
+    let mut cursor = clause.walk();
+    let block = clause.named_children(&mut cursor).find(|n| n.kind() == "block")?;
+    let mut cursor = block.walk();
+    let pass =
+        block.named_children(&mut cursor).find(|n| !n.is_extra()).filter(|n| n.kind() == "pass_statement")?;
+    Some(SmellFix {
+        title: "Re-raise the exception instead of ignoring it".to_owned(),
+        edits: vec![edit(range(pass), "raise")],
+        changes_interface: false,
+        needs_failing_test: true,
+    })
+}
+
+/// For a parameter named like a builtin that its function also calls (`type(value)` with a
+/// parameter `type`): the calls were probably meant for the builtin, which the parameter hides.
+/// Two fixes then: rename the parameter everywhere but in the calls (callers passing it by
+/// keyword break), or keep the parameter and call the builtin through `builtins` (nothing
+/// changes for callers). Both change which function the calls reach, so both need a failing
+/// test to be selected; the smell's own fix (rename everything) keeps the calls as they are.
+fn builtin_call_fixes(name: Node<'_>, tree: &SyntaxTree, text: &str) -> Vec<SmellFix> {
+    let builtin = node_text(name, text);
+    let Some(function) = enclosing_function(name) else { return Vec::new() };
+    let Some(body) = function.child_by_field_name("body") else { return Vec::new() };
+    let (mut calls, mut others) = (Vec::new(), Vec::new());
+    collect_uses(body, builtin, text, &mut |node| {
+        let called = node
+            .parent()
+            .is_some_and(|p| p.kind() == "call" && p.child_by_field_name("function") == Some(node));
+        if called { calls.push(range(node)) } else { others.push(range(node)) }
+    });
+    if calls.is_empty() {
+        return Vec::new();
+    }
+    let renamed = format!("{builtin}_");
+    // Calls left alone reach the builtin only if no enclosing function has a parameter of
+    // that name too.
+    let outer_binds = std::iter::successors(function.parent(), |n| n.parent())
+        .any(|n| matches!(n.kind(), "function_definition" | "lambda") && rebinds(n, builtin, text));
+    let rename = (!outer_binds).then(|| SmellFix {
+        title: format!(
+            "Rename `{builtin}` to `{renamed}` except in calls, which reach the builtin `{builtin}()` \
+             again (callers passing it by keyword must follow)"
+        ),
+        edits: std::iter::once(range(name)).chain(others).map(|r| edit(r, renamed.clone())).collect(),
+        changes_interface: true,
+        needs_failing_test: true,
+    });
+    let qualified = format!("builtins.{builtin}");
+    let mut edits: Vec<FixEdit> = calls.into_iter().map(|r| edit(r, qualified.clone())).collect();
+    edits.extend(import_edit(tree.root_node(), text, "builtins"));
+    let through_builtins = SmellFix {
+        title: format!("Call the builtin as `{qualified}()`; the parameter keeps its name"),
+        edits,
+        changes_interface: false,
+        needs_failing_test: true,
+    };
+    rename.into_iter().chain([through_builtins]).collect()
+}
+
+/// The function whose parameter `name` is (not a lambda's, nor one in a class body).
+fn enclosing_function(name: Node<'_>) -> Option<Node<'_>> {
+    let mut function = name.parent()?;
+    while function.kind() != "function_definition" {
+        if matches!(function.kind(), "lambda" | "module" | "class_definition") {
+            return None;
+        }
+        function = function.parent()?;
+    }
+    Some(function)
 }
