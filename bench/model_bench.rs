@@ -42,7 +42,12 @@ fn main() {
     let mut host = AnalysisHost::new(languages.clone(), roots.clone());
     host.apply_scan(build.scan);
     let (events, received) = crossbeam_channel::unbounded();
-    let config = ModelConfig { languages, cache, max_file_size: DiscoverOptions::default().max_file_size };
+    let config = ModelConfig {
+        languages,
+        cache,
+        max_file_size: DiscoverOptions::default().max_file_size,
+        cold: false,
+    };
     let model = ModelUpdater::spawn(host.model().clone(), config, move |e| {
         let _ = events.send(e);
     });
@@ -57,13 +62,19 @@ fn main() {
     let file = host.file_id(VfsPath::Disk(path));
     host.open_document(file, 0, &text, Some(LanguageId::Python));
     let middle = (text.lines().count() / 2) as u32;
+    let mut end = text.lines().count() as u32;
     let (mut body, mut interface) = (Vec::new(), Vec::new());
     for i in 0..40 {
-        // Alternate a body edit (same interface) and a renamed helper (interface change).
-        // A comment inside the file changes no definition; a new top-level function does.
-        let insert =
-            if i % 2 == 0 { format!("# edit {i}\n") } else { format!("def helper_{i}():\n    pass\n") };
-        let at = WideRange { start: LineCol::new(middle, 0), end: LineCol::new(middle, 0) };
+        // Alternate a body edit (same interface) and a new function (interface change): a
+        // comment in the middle of the file changes no definition; a top-level function
+        // appended at the end does.
+        let (insert, line) = if i % 2 == 0 {
+            (format!("# edit {i}\n"), middle)
+        } else {
+            (format!("\n\ndef helper_{i}():\n    pass\n"), end)
+        };
+        end += insert.matches('\n').count() as u32;
+        let at = WideRange { start: LineCol::new(line, 0), end: LineCol::new(line, 0) };
         host.change_document(
             file,
             i + 1,

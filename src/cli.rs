@@ -164,6 +164,7 @@ pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result
         languages: host.languages().clone(),
         cache: Config::default().index_cache(host.roots()),
         max_file_size: DiscoverOptions::default().max_file_size,
+        cold,
     };
     let model_started = Instant::now();
     let updater = ModelUpdater::spawn(host.model().clone(), config, move |event| {

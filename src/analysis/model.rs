@@ -130,6 +130,8 @@ pub struct ModelConfig {
     pub languages: Languages,
     pub cache: Option<IndexCache>,
     pub max_file_size: u64,
+    /// Ignore what the cache holds (search index, risk facts) and write it afresh: a cold start.
+    pub cold: bool,
 }
 
 /// Handle to the model thread; dropping it stops the thread after the queued work.
@@ -278,6 +280,7 @@ impl ModelThread {
             &files,
             &self.config.languages,
             self.config.cache.as_ref(),
+            self.config.cold,
             self.config.max_file_size,
         );
         (self.events)(ModelEvent::RiskScored { stats, elapsed: started.elapsed() });
@@ -300,6 +303,9 @@ impl ModelThread {
     fn open_search(&mut self) -> &mut SearchIndex {
         if self.search.is_none() {
             let dir = self.config.cache.as_ref().map(|c| c.dir().join("search"));
+            if let Some(dir) = dir.as_deref().filter(|_| self.config.cold) {
+                let _ = std::fs::remove_dir_all(dir);
+            }
             let opened = dir.as_deref().and_then(|dir| match SearchIndex::open_or_create(dir) {
                 Ok(index) => Some(index),
                 Err(err) if err.needs_rebuild() => {

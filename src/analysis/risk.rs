@@ -94,11 +94,12 @@ impl RiskState {
         files: &[ModelFile],
         languages: &Languages,
         cache: Option<&IndexCache>,
+        cold: bool,
         max_file_size: u64,
     ) -> RiskStats {
         if !self.cache_loaded {
             self.cache_loaded = true;
-            if let Some(cache) = cache
+            if let Some(cache) = cache.filter(|_| !cold)
                 && let Ok(code) = cache.load_extra(CODE_CACHE, Self::fingerprint(languages))
             {
                 self.code = code;

@@ -368,6 +368,7 @@ impl Server {
             languages,
             cache: self.config.index_cache(self.host.roots()),
             max_file_size: self.config.max_file_size,
+            cold: false,
         };
         self.model = Some(ModelUpdater::spawn(self.host.model().clone(), config, move |event| {
             let _ = tasks.send(Task::Model(event));
