@@ -47,6 +47,7 @@ fn main() {
         cache,
         max_file_size: DiscoverOptions::default().max_file_size,
         cold: false,
+        search: true,
     };
     let model = ModelUpdater::spawn(host.model().clone(), config, move |e| {
         let _ = events.send(e);

@@ -165,6 +165,7 @@ pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result
         cache: Config::default().index_cache(host.roots()),
         max_file_size: DiscoverOptions::default().max_file_size,
         cold,
+        search: true,
     };
     let model_started = Instant::now();
     let updater = ModelUpdater::spawn(host.model().clone(), config, move |event| {
@@ -172,18 +173,19 @@ pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result
     });
     updater.send(ModelUpdate::Facts(facts));
     updater.send(ModelUpdate::Rebuild(host.model_sources()));
-    let (mut graph_ms, mut risk_ms, mut search) = (0.0, 0.0, None);
-    while search.is_none() {
+    let (mut graph_ms, mut risk_ms, mut search) = (0.0, None, None);
+    while search.is_none() || risk_ms.is_none() {
         match received.recv().context("the model thread stopped")? {
             ModelEvent::Rebuilt { elapsed, .. } => graph_ms = duration_ms(elapsed),
             ModelEvent::SearchBuilt { chunks, reindexed, elapsed, .. } => {
                 search = Some((chunks, reindexed, duration_ms(elapsed)));
             }
             // Code metrics, smells, history and graph context for every file, and the table.
-            ModelEvent::RiskScored { elapsed, .. } => risk_ms = duration_ms(elapsed),
+            ModelEvent::RiskScored { elapsed, .. } => risk_ms = Some(duration_ms(elapsed)),
             ModelEvent::Updated { .. } => {}
         }
     }
+    let risk_ms = risk_ms.unwrap_or_default();
     let (chunks, reindexed, search_ms) = search.unwrap_or_default();
     let total_ms = ms(model_started) + index_ms;
     let graph = host.model().graph.read();

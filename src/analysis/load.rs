@@ -122,8 +122,13 @@ pub fn load_repository(
 
     events(LoadEvent::Graph);
     let (sender, received) = crossbeam_channel::unbounded();
-    let model_config =
-        ModelConfig { languages, cache: cache.clone(), max_file_size: config.max_file_size, cold: false };
+    let model_config = ModelConfig {
+        languages,
+        cache: cache.clone(),
+        max_file_size: config.max_file_size,
+        cold: false,
+        search: true,
+    };
     let updater = ModelUpdater::spawn(host.model().clone(), model_config, move |event| {
         let _ = sender.send(event);
     });

@@ -132,6 +132,8 @@ pub struct ModelConfig {
     pub max_file_size: u64,
     /// Ignore what the cache holds (search index, risk facts) and write it afresh: a cold start.
     pub cold: bool,
+    /// Build and maintain the search index (commands that only score risk do without).
+    pub search: bool,
 }
 
 /// Handle to the model thread; dropping it stops the thread after the queued work.
@@ -272,8 +274,13 @@ impl ModelThread {
         let (nodes, edges) = (graph.node_count(), graph.edge_count());
         *self.model.graph.write() = graph;
         (self.events)(ModelEvent::Rebuilt { files: count, nodes, edges, elapsed: started.elapsed() });
-        // Risk before search: its diagnostics are what the user sees; search answers questions
-        // the user has not asked yet.
+        // Search before risk, for memory: a cold search build holds tens of megabytes of
+        // indexing buffers, and the risk table would sit under them. Risk diagnostics wait for
+        // history on a first start anyway, and a warm start indexes nothing here.
+        if self.config.search {
+            self.rebuild_search(&files, &summaries);
+            crate::stdx::release_free_memory();
+        }
         let started = Instant::now();
         let stats = self.risk.rebuild(
             &self.model,
@@ -284,8 +291,6 @@ impl ModelThread {
             self.config.max_file_size,
         );
         (self.events)(ModelEvent::RiskScored { stats, elapsed: started.elapsed() });
-        crate::stdx::release_free_memory();
-        self.rebuild_search(&files, &summaries);
         crate::stdx::release_free_memory();
     }
 

@@ -162,6 +162,7 @@ fn score_in_model_thread(
         cache: config.index_cache(host.roots()),
         max_file_size: DiscoverOptions::default().max_file_size,
         cold: false,
+        search: false,
     };
     let updater = ModelUpdater::spawn(host.model().clone(), model_config, move |event| {
         let _ = events.send(event);

@@ -369,6 +369,7 @@ impl Server {
             cache: self.config.index_cache(self.host.roots()),
             max_file_size: self.config.max_file_size,
             cold: false,
+            search: true,
         };
         self.model = Some(ModelUpdater::spawn(self.host.model().clone(), config, move |event| {
             let _ = tasks.send(Task::Model(event));

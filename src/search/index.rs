@@ -102,7 +102,9 @@ pub struct BulkOptions {
 impl Default for BulkOptions {
     fn default() -> BulkOptions {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
-        BulkOptions { threads, memory_budget: 64 * 1024 * 1024 }
+        // Measured on Django (37k chunks, 2 threads): 32 MB instead of 64 MB costs ~8% more
+        // build time and keeps ~16 MB off the first start's peak memory.
+        BulkOptions { threads, memory_budget: 32 * 1024 * 1024 }
     }
 }
 
