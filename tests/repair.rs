@@ -26,7 +26,7 @@ use repolens::{
     text::TextRange,
     trace::{Trace, read_events, summarize},
 };
-use support::{Fixture, write_fixture};
+use support::{Fixture, tree_bytes, write_fixture};
 
 const PROJECT: &str = r#"
 //- /calc/__init__.py
@@ -57,24 +57,6 @@ def test_unrelated():
 
 const BUGGY: &str = "    return total / (len(values) - 1)\n";
 
-fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path.strip_prefix(root).unwrap().to_path_buf();
-            if path.is_dir() {
-                stack.push(path);
-                out.insert(rel, Vec::new());
-            } else {
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    out
-}
-
 struct Setup {
     fixture: Fixture,
     before: BTreeMap<PathBuf, Vec<u8>>,
@@ -84,7 +66,7 @@ struct Setup {
 impl Setup {
     fn new() -> Setup {
         let fixture = write_fixture(PROJECT);
-        let before = snapshot(fixture.root());
+        let before = tree_bytes(fixture.root());
         let text = fixture.read("calc/stats.py");
         Setup { fixture, before, text }
     }
@@ -145,7 +127,7 @@ impl Setup {
         };
         let workspace = Workspace { root: self.root(), sources: &sources, graph: Some(&graph) };
         let outcome = repair(task, workspace, generators, &plan, &options, &|_| {}).unwrap();
-        assert_eq!(snapshot(self.root()), self.before, "the user's tree changed");
+        assert_eq!(tree_bytes(self.root()), self.before, "the user's tree changed");
         outcome
     }
 }
@@ -380,7 +362,7 @@ fn the_fix_command_prints_the_tested_winner_and_writes_only_with_apply() {
     assert_eq!(report["winner"]["wider"]["passed"], 3);
     assert!(report["winner"]["diff"].as_str().unwrap().contains("+    return total / len(values)"));
     assert_eq!(report["applied"], false);
-    assert_eq!(snapshot(s.root()), s.before, "the user's tree changed without --apply");
+    assert_eq!(tree_bytes(s.root()), s.before, "the user's tree changed without --apply");
 
     let out = fix_command(s.root(), &server, cache.path(), &["--apply"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -503,8 +485,8 @@ fn eval_repair_reports_whether_the_selected_patch_is_correct_and_the_known_fix()
     assert_eq!(summary["accuracy_when_pool_has_correct"], 100.0);
     assert_eq!(summary["candidates_tested"], 3);
     // The user's trees were not touched.
-    assert_eq!(snapshot(s.root()), s.before);
-    assert_eq!(snapshot(other.root()), other.before);
+    assert_eq!(tree_bytes(s.root()), s.before);
+    assert_eq!(tree_bytes(other.root()), other.before);
 }
 
 #[test]

@@ -230,6 +230,29 @@ def total(list, start: int = 0, id=None):
               |     return sum(list) + start + inner(list)
         "#]],
     );
+    // Annotated parameters, with and without a default, and annotated mutable defaults.
+    check(
+        r#"
+def typed(sum: int, max: int = 3, seen: set = set()):
+    return sum, max, seen
+"#,
+        expect![[r#"
+            L1 smell/builtin-shadowing-parameter `sum`: parameter `sum` hides the builtin `sum()` in this function
+              fix: Rename `sum` to `sum_` (callers passing it by keyword must follow) [changes interface]
+              | def typed(sum_: int, max: int = 3, seen: set = set()):
+              |     return sum_, max, seen
+            L1 smell/builtin-shadowing-parameter `max`: parameter `max` hides the builtin `max()` in this function
+              fix: Rename `max` to `max_` (callers passing it by keyword must follow) [changes interface]
+              | def typed(sum: int, max_: int = 3, seen: set = set()):
+              |     return sum, max_, seen
+            L1 smell/mutable-default-argument `seen`: mutable default `set()` for `seen` is created once and shared by every call; default to `None` and create it inside
+              fix: Default `seen` to `None` and create `set()` in the body
+              | def typed(sum: int, max: int = 3, seen: set = None):
+              |     if seen is None:
+              |         seen = set()
+              |     return sum, max, seen
+        "#]],
+    );
     check(
         r#"
 def fine(items, kind=None):

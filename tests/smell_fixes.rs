@@ -12,10 +12,7 @@
 
 mod support;
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-};
+use std::path::Path;
 
 use expect_test::{Expect, expect};
 use repolens::{
@@ -24,7 +21,7 @@ use repolens::{
     text::TextRange,
 };
 use serde_json::Value;
-use support::write_fixture;
+use support::{tree_bytes, write_fixture};
 
 /// Lists every smell in `src` with each of its fix candidates: the title, whether it needs a
 /// failing test to be selected, and the whole text after its edits.
@@ -295,28 +292,6 @@ def total(values, sum=0):
     );
 }
 
-/// Every file under `root` but `.git` (git may refresh its own index), with its bytes.
-fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path.strip_prefix(root).unwrap().to_path_buf();
-            if rel == Path::new(".git") {
-                continue;
-            }
-            if path.is_dir() {
-                stack.push(path);
-                out.insert(rel, Vec::new());
-            } else {
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    out
-}
-
 /// `repolens fix --json` on `location` with no model configured: no API key, no endpoint, no
 /// other `REPOLENS_LLM_*` setting; the cache (baselines, traces) in `cache`.
 fn fix_without_model(root: &Path, cache: &Path, location: &str, extra: &[&str]) -> Value {
@@ -351,11 +326,11 @@ fn check_fix(fixture: &str, failing: Option<&str>, expect: Expect) {
     let line = before[..offset].matches('\n').count() + 1;
     let location = format!("{}:{line}", file.display());
     fixture.commit_all("project");
-    let tree = snapshot(fixture.root());
+    let tree = tree_bytes(fixture.root());
     let cache = tempfile::tempdir().unwrap();
 
     let report = fix_without_model(fixture.root(), cache.path(), &location, &[]);
-    assert_eq!(snapshot(fixture.root()), tree, "the tree changed without --apply");
+    assert_eq!(tree_bytes(fixture.root()), tree, "the tree changed without --apply");
     assert_eq!(report["applied"], false, "{report:#}");
     assert_eq!(report["model_calls"], 0, "{report:#}");
     let winner = &report["winner"];
@@ -405,7 +380,7 @@ fn check_fix(fixture: &str, failing: Option<&str>, expect: Expect) {
     }
     let mut expected_tree = tree;
     expected_tree.insert(file.clone(), after.into_bytes());
-    assert_eq!(snapshot(fixture.root()), expected_tree, "--apply wrote more than the winner");
+    assert_eq!(tree_bytes(fixture.root()), expected_tree, "--apply wrote more than the winner");
     expect.assert_eq(&out);
 }
 

@@ -8,11 +8,7 @@
 mod llm_server;
 mod support;
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{path::Path, time::Duration};
 
 use llm_server::ScriptedLlm;
 use repolens::{
@@ -24,7 +20,7 @@ use repolens::{
     sandbox::{SandboxOptions, TestCommand},
     text::TextRange,
 };
-use support::{Fixture, write_fixture};
+use support::{Fixture, tree_bytes, write_fixture};
 
 const PROJECT: &str = r#"
 //- /calc/__init__.py
@@ -53,24 +49,6 @@ const LOOKALIKE: &str = "Checks clamping.\n\n```python\nfrom calc import stats  
 const FAILS: &str = "Checks the upper bound.\n\n```python\nfrom calc.stats import clamp\n\n\ndef test_clamp_high():\n    assert clamp(5, 0, 3) == 3\n```\n";
 const GOOD: &str = "Records clamp's current behaviour below, inside and above the range.\n\n```python\nfrom calc.stats import clamp\n\n\ndef test_clamp_below():\n    assert clamp(-1, 0, 3) == 0\n\n\ndef test_clamp_inside():\n    assert clamp(2, 0, 3) == 2\n\n\ndef test_clamp_above_returns_lo():\n    assert clamp(5, 0, 3) == 0\n\n\ndef test_unrelated():\n    assert True\n```\n";
 
-fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path.strip_prefix(root).unwrap().to_path_buf();
-            if path.is_dir() {
-                stack.push(path);
-                out.insert(rel, Vec::new());
-            } else {
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    out
-}
-
 fn config(server: &ScriptedLlm) -> LlmConfig {
     let settings = LlmSettings {
         base_url: Some(server.base_url().to_owned()),
@@ -94,7 +72,7 @@ fn task(fixture: &Fixture) -> TestTask {
 }
 
 fn run(fixture: &Fixture, generator: Option<&LlmTestGenerator>, rounds: usize) -> TestGenOutcome {
-    let before = snapshot(fixture.root());
+    let before = tree_bytes(fixture.root());
     let sources = WorkspaceTexts { root: fixture.root().to_path_buf(), buffers: Vec::new() };
     let command = TestCommand::detect(fixture.root(), None).unwrap().with_timeout(Duration::from_secs(60));
     let options = TestGenOptions {
@@ -106,7 +84,7 @@ fn run(fixture: &Fixture, generator: Option<&LlmTestGenerator>, rounds: usize) -
     };
     let outcome =
         generate_test(&task(fixture), fixture.root(), &sources, generator, &command, &options).unwrap();
-    assert_eq!(snapshot(fixture.root()), before, "the user's tree changed");
+    assert_eq!(tree_bytes(fixture.root()), before, "the user's tree changed");
     outcome
 }
 
@@ -242,7 +220,7 @@ fn cli(root: &Path, cache: &Path, server: Option<&ScriptedLlm>, extra: &[&str]) 
 #[test]
 fn the_fix_command_offers_a_generated_test_and_writes_it_only_with_apply() {
     let fixture = write_fixture(PROJECT);
-    let before = snapshot(fixture.root());
+    let before = tree_bytes(fixture.root());
     let cache = tempfile::tempdir().unwrap();
 
     let out = cli(fixture.root(), cache.path(), None, &[]);
@@ -261,7 +239,7 @@ fn the_fix_command_offers_a_generated_test_and_writes_it_only_with_apply() {
     assert_eq!(report["winner"]["calling"].as_array().unwrap().len(), 3);
     assert_eq!(report["winner"]["run"]["passed"], 4);
     assert_eq!(report["applied"], false);
-    assert_eq!(snapshot(fixture.root()), before, "written without --apply");
+    assert_eq!(tree_bytes(fixture.root()), before, "written without --apply");
 
     let out = cli(fixture.root(), cache.path(), Some(&server), &["--apply"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

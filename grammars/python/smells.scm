@@ -15,18 +15,16 @@
   name: (identifier) @parameter
   value: [(list) (dictionary) (set) (list_comprehension) (dictionary_comprehension)
           (set_comprehension)] @smell.mutable-default-argument)
-(default_parameter
-  name: (identifier) @parameter
-  value: (call
-    function: (identifier) @constructor
-    arguments: (argument_list)) @smell.mutable-default-argument
-  (#any-of? @constructor "list" "dict" "set" "bytearray" "defaultdict" "OrderedDict" "deque"
-                         "Counter"))
-(typed_default_parameter
-  name: (identifier) @parameter
-  value: (call
-    function: (identifier) @constructor
-    arguments: (argument_list)) @smell.mutable-default-argument
+([(default_parameter
+    name: (identifier) @parameter
+    value: (call
+      function: (identifier) @constructor
+      arguments: (argument_list)) @smell.mutable-default-argument)
+  (typed_default_parameter
+    name: (identifier) @parameter
+    value: (call
+      function: (identifier) @constructor
+      arguments: (argument_list)) @smell.mutable-default-argument)]
   (#any-of? @constructor "list" "dict" "set" "bytearray" "defaultdict" "OrderedDict" "deque"
                          "Counter"))
 
@@ -40,34 +38,10 @@
 (assert_statement . (tuple (_)) @smell.assert-on-tuple)
 
 ; A parameter named like a builtin hides the builtin for the whole function body.
-((parameters (identifier) @smell.builtin-shadowing-parameter)
-  (#any-of? @smell.builtin-shadowing-parameter
-    "abs" "all" "any" "ascii" "bin" "bool" "breakpoint" "bytearray" "bytes" "callable" "chr"
-    "classmethod" "compile" "complex" "delattr" "dict" "dir" "divmod" "enumerate" "eval" "exec"
-    "filter" "float" "format" "frozenset" "getattr" "globals" "hasattr" "hash" "help" "hex" "id"
-    "input" "int" "isinstance" "issubclass" "iter" "len" "list" "locals" "map" "max" "memoryview"
-    "min" "next" "object" "oct" "open" "ord" "pow" "print" "property" "range" "repr" "reversed"
-    "round" "set" "setattr" "slice" "sorted" "staticmethod" "str" "sum" "super" "tuple" "type"
-    "vars" "zip"))
-((default_parameter name: (identifier) @smell.builtin-shadowing-parameter)
-  (#any-of? @smell.builtin-shadowing-parameter
-    "abs" "all" "any" "ascii" "bin" "bool" "breakpoint" "bytearray" "bytes" "callable" "chr"
-    "classmethod" "compile" "complex" "delattr" "dict" "dir" "divmod" "enumerate" "eval" "exec"
-    "filter" "float" "format" "frozenset" "getattr" "globals" "hasattr" "hash" "help" "hex" "id"
-    "input" "int" "isinstance" "issubclass" "iter" "len" "list" "locals" "map" "max" "memoryview"
-    "min" "next" "object" "oct" "open" "ord" "pow" "print" "property" "range" "repr" "reversed"
-    "round" "set" "setattr" "slice" "sorted" "staticmethod" "str" "sum" "super" "tuple" "type"
-    "vars" "zip"))
-((typed_parameter . (identifier) @smell.builtin-shadowing-parameter)
-  (#any-of? @smell.builtin-shadowing-parameter
-    "abs" "all" "any" "ascii" "bin" "bool" "breakpoint" "bytearray" "bytes" "callable" "chr"
-    "classmethod" "compile" "complex" "delattr" "dict" "dir" "divmod" "enumerate" "eval" "exec"
-    "filter" "float" "format" "frozenset" "getattr" "globals" "hasattr" "hash" "help" "hex" "id"
-    "input" "int" "isinstance" "issubclass" "iter" "len" "list" "locals" "map" "max" "memoryview"
-    "min" "next" "object" "oct" "open" "ord" "pow" "print" "property" "range" "repr" "reversed"
-    "round" "set" "setattr" "slice" "sorted" "staticmethod" "str" "sum" "super" "tuple" "type"
-    "vars" "zip"))
-((typed_default_parameter name: (identifier) @smell.builtin-shadowing-parameter)
+([(parameters (identifier) @smell.builtin-shadowing-parameter)
+  (default_parameter name: (identifier) @smell.builtin-shadowing-parameter)
+  (typed_parameter . (identifier) @smell.builtin-shadowing-parameter)
+  (typed_default_parameter name: (identifier) @smell.builtin-shadowing-parameter)]
   (#any-of? @smell.builtin-shadowing-parameter
     "abs" "all" "any" "ascii" "bin" "bool" "breakpoint" "bytearray" "bytes" "callable" "chr"
     "classmethod" "compile" "complex" "delattr" "dict" "dir" "divmod" "enumerate" "eval" "exec"

@@ -26,8 +26,8 @@ pub type FactsByHash = FxHashMap<u64, Arc<CodeFacts>>;
 
 /// Code facts read while indexing parsed each file, for the first risk build to use instead of
 /// parsing every file a second time: an index sink's `summarize` calls
-/// [`FreshFacts::summarize`], and the facts go to the model thread as [`ModelUpdate::Facts`]
-/// (super::ModelUpdate::Facts) before the rebuild.
+/// [`FreshFacts::summarize`], and the facts go to the model thread as
+/// [`ModelUpdate::Facts`](super::ModelUpdate::Facts) before the rebuild.
 #[derive(Default)]
 pub struct FreshFacts(parking_lot::Mutex<FactsByHash>);
 

@@ -22,10 +22,12 @@ pub struct CodeFacts {
 
 /// Analyzes one parsed file. `text` must be the text `tree` was parsed from.
 pub fn analyze_code(lang: &Language, tree: &SyntaxTree, text: &str) -> CodeFacts {
-    CodeFacts {
-        metrics: file_metrics(lang, tree, text),
-        smells: find_smells(lang, tree, text),
-        generated: has_generated_header(text),
+    CodeFacts::with_smells(lang, tree, text, find_smells(lang, tree, text))
+}
+
+impl CodeFacts {
+    fn with_smells(lang: &Language, tree: &SyntaxTree, text: &str, smells: Vec<Smell>) -> CodeFacts {
+        CodeFacts { metrics: file_metrics(lang, tree, text), smells, generated: has_generated_header(text) }
     }
 }
 
@@ -40,10 +42,5 @@ pub fn summarize_and_analyze(lang: &Language, tree: &SyntaxTree, text: &str) -> 
     let summary = FileSummary::build_with(lang, tree, text, &mut |m| {
         smells.extend(matcher.smell_of(m, tree, text));
     });
-    let facts = CodeFacts {
-        metrics: file_metrics(lang, tree, text),
-        smells: in_document_order(smells),
-        generated: has_generated_header(text),
-    };
-    (summary, facts)
+    (summary, CodeFacts::with_smells(lang, tree, text, in_document_order(smells)))
 }

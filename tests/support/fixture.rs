@@ -10,7 +10,10 @@
 //! Each `//- /path` line starts a file. A `$0` in the text marks the cursor; it is removed from
 //! the file and its byte offset recorded.
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 pub struct Fixture {
     pub dir: tempfile::TempDir,
@@ -106,4 +109,27 @@ impl Fixture {
         assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     }
+}
+
+/// Every file and directory under `root` but `.git` (git may refresh its own index), with the
+/// file's bytes: equal snapshots mean the user's tree was not touched.
+pub fn tree_bytes(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            if rel == Path::new(".git") {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+                out.insert(rel, Vec::new());
+            } else {
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
 }

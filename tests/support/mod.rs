@@ -9,4 +9,4 @@ pub mod openai;
 #[allow(unused_imports)]
 pub use client::{TestClient, TestServerBuilder};
 #[allow(unused_imports)]
-pub use fixture::{Fixture, write_fixture};
+pub use fixture::{Fixture, tree_bytes, write_fixture};
