@@ -18,7 +18,7 @@ use std::{
 
 use tantivy::{
     Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, TantivyError, Term,
-    indexer::IndexWriterOptions,
+    indexer::{IndexWriterOptions, NoMergePolicy},
     schema::{FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions},
 };
 
@@ -302,6 +302,14 @@ impl SearchIndex {
             .build();
         let mut writer: IndexWriter =
             self.index.writer_with_options(options).map_err(|e| self.lock_error(e))?;
+        // Each thread flushes a segment whenever its arena fills (about a dozen on Django). A
+        // merge started while the batch is still coming in is abandoned when this writer goes
+        // away after its one commit: measured, that wasted a fifth of the build's CPU. The
+        // incremental writer's policy merges these segments later, in the background.
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+        // Deletes are looked up in every segment the batch flushes; into an empty index there
+        // is nothing to delete.
+        let replaces = self.reader.searcher().num_docs() > 0;
         let fields = self.fields;
         let mut stats = BulkStats::default();
         for (path, chunks) in files {
@@ -310,7 +318,9 @@ impl SearchIndex {
                 drop(writer);
                 return Err(SearchError::Cancelled);
             }
-            writer.delete_term(Term::from_field_text(fields.path, &path));
+            if replaces {
+                writer.delete_term(Term::from_field_text(fields.path, &path));
+            }
             for chunk in &chunks {
                 writer.add_document(document(&fields, chunk))?;
             }
