@@ -181,10 +181,18 @@ fn index_reports_files_symbols_and_skips_by_reason() {
     assert_eq!(report["files"], 2, "{report}");
     assert_eq!(report["symbols"], 2);
     assert_eq!(report["skipped"], json!({ "too_large": 1, "binary": 1, "not_utf8": 1 }));
-    for phase in ["discover", "ready", "parse", "index", "graph"] {
+    for phase in
+        ["discover", "ready", "parse", "index", "graph", "search", "graph_and_search", "risk", "total"]
+    {
         assert!(report["timings_ms"][phase].is_number(), "no {phase} timing: {report}");
     }
-    assert!(report["timings_ms"]["index"].as_f64().unwrap() > 0.0);
+    let timing = |phase: &str| report["timings_ms"][phase].as_f64().unwrap();
+    assert!(timing("index") > 0.0);
+    // Graph and search are done after the scan and no later than everything.
+    assert!(
+        timing("graph_and_search") >= timing("index") && timing("graph_and_search") <= timing("total"),
+        "{report}"
+    );
     assert_eq!(report["graph"]["nodes"], 4, "two modules and their two symbols: {report}");
 }
 
