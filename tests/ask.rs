@@ -107,6 +107,32 @@ fn excerpt_number(server: &FakeOpenAi, path: &str) -> usize {
 }
 
 #[test]
+fn a_loaded_repository_has_its_graph_cold_and_warm() {
+    // The graph and the search index are built side by side. On a warm load the search index
+    // has nothing to do and is done first; loading must still wait for the graph, which the
+    // extractive answer's caller facts (and repair's test selection) read.
+    // Many references make the graph the slower of the two, as on a real repository.
+    let mut source = String::from(SHOP);
+    for module in 0..150 {
+        source.push_str(&format!("//- /shop/gen{module}.py\nfrom .pricing import apply_discount\n"));
+        for function in 0..60 {
+            source.push_str(&format!("def f{function}(c):\n    return apply_discount(f{function}(c), c)\n"));
+        }
+    }
+    let fixture = write_fixture(&source);
+    let cache = tempfile::tempdir().unwrap();
+    let options =
+        LoadOptions { cache_dir: Some(cache.path().to_path_buf()), history: false, ..LoadOptions::default() };
+    for start in ["cold", "warm"] {
+        let repo = load_repository(fixture.root(), &options, &|_| {}).expect("loading the fixture");
+        let graph = repo.host.model().graph.read();
+        // 156 modules, 9,000 generated functions and the shop's own symbols.
+        assert!(graph.node_count() > 9_156, "{start}: {} nodes", graph.node_count());
+        assert!(repo.timings.graph > Duration::ZERO, "{start}: no graph timing");
+    }
+}
+
+#[test]
 fn extractive_answer_cites_the_definition_with_its_lines() {
     let fixture = write_fixture(SHOP);
     let repo = load(&fixture);
