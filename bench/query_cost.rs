@@ -7,15 +7,9 @@
 
 use std::time::Instant;
 
-use repolens::syntax::{LanguageId, Languages, ParseBudget, parse_text};
+use repolens::syntax::{LanguageId, Languages, ParseBudget, QueryFile, parse_text};
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Query, QueryCursor};
-
-const SOURCE: [&str; 3] = [
-    include_str!("../grammars/python/tags.scm"),
-    include_str!("../grammars/python/imports.scm"),
-    include_str!("../grammars/python/smells.scm"),
-];
 
 fn main() {
     let root = std::env::args().nth(1).expect("usage: query-cost ROOT [MAX_FILES]");
@@ -37,7 +31,10 @@ fn main() {
     let trees: Vec<_> =
         files.iter().map(|text| parse_text(lang, text, None, ParseBudget::default()).unwrap()).collect();
     println!("{} files, parse {:.0} ms", files.len(), t.elapsed().as_secs_f64() * 1000.0);
-    let source = SOURCE.join("\n");
+    // The query files in the order `FileQueries` combines them.
+    let source: Vec<&str> =
+        QueryFile::ALL.iter().filter_map(|&file| LanguageId::Python.embedded_query(file)).collect();
+    let source = source.join("\n");
     let run = |query: &Query| {
         let mut cursor = QueryCursor::new();
         let t = Instant::now();

@@ -174,18 +174,15 @@ pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result
     updater.send(ModelUpdate::Facts(facts));
     updater.send(ModelUpdate::Rebuild(host.model_sources()));
     let (mut graph_ms, mut risk_ms, mut search) = (0.0, None, None);
-    // The graph and the search index are built side by side; the "cold full index" is
-    // the wall time until both are done.
-    let mut model_done = (None, None);
+    // The graph and the search index are built side by side, and the model thread reports the
+    // search index after the graph: its arrival is when both are done.
+    let mut graph_and_search_ms = 0.0;
     while search.is_none() || risk_ms.is_none() {
         match received.recv().context("the model thread stopped")? {
-            ModelEvent::Rebuilt { elapsed, .. } => {
-                graph_ms = duration_ms(elapsed);
-                model_done.0 = Some(ms(model_started));
-            }
+            ModelEvent::Rebuilt { elapsed, .. } => graph_ms = duration_ms(elapsed),
             ModelEvent::SearchBuilt { chunks, reindexed, elapsed, .. } => {
                 search = Some((chunks, reindexed, duration_ms(elapsed)));
-                model_done.1 = Some(ms(model_started));
+                graph_and_search_ms = index_ms + ms(model_started);
             }
             // Code metrics, smells, history and graph context for every file, and the table.
             ModelEvent::RiskScored { elapsed, .. } => risk_ms = Some(duration_ms(elapsed)),
@@ -195,8 +192,7 @@ pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result
     let risk_ms = risk_ms.unwrap_or_default();
     let (chunks, reindexed, search_ms) = search.unwrap_or_default();
     let total_ms = ms(model_started) + index_ms;
-    let graph_and_search_ms =
-        index_ms + model_done.0.unwrap_or_default().max(model_done.1.unwrap_or_default());
+
     let graph = host.model().graph.read();
     let files = build.scan.files.len();
     let symbols: usize = build.scan.files.iter().map(|f| f.summary.symbols.len()).sum();

@@ -1,4 +1,5 @@
-//! Answers on a fixture repository: extractive (no model) with citations that match the code,
+//! Loading a repository to answer from (its symbol graph in place, cold and warm), then answers
+//! on a fixture repository: extractive (no model) with citations that match the code,
 //! and generative against a scripted OpenAI-compatible server on loopback — a correct cited
 //! answer, a hallucinated citation, a quote that is not in the code, a rate limit then success,
 //! a timeout, malformed JSON, a bad key, streaming, cancellation — and no secret ever in what the

@@ -5,7 +5,7 @@
 //! marker itself, at a column of the nearest line above that is not an assertion. It holds when a
 //! tag of that kind has its name at that position; `!kind` asserts that none does.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use repolens::{
     risk::{analyze_code, summarize_and_analyze},
@@ -47,16 +47,25 @@ fn assertions(source: &str, comment: &str) -> Vec<Assertion> {
     out
 }
 
+/// Every file under `grammars/<language>/test/`, with its text.
+fn grammar_tests(id: LanguageId) -> Vec<(PathBuf, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("grammars").join(id.name()).join("test");
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let source = std::fs::read_to_string(&path).unwrap();
+            (path, source)
+        })
+        .collect()
+}
+
 #[test]
 fn tags_queries_satisfy_their_comment_assertions() {
-    let grammars = Path::new(env!("CARGO_MANIFEST_DIR")).join("grammars");
     let languages = Languages::embedded();
     let mut checked = 0;
     for id in LanguageId::ALL {
-        let dir = grammars.join(id.name()).join("test");
-        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-            let path = entry.unwrap().path();
-            let source = std::fs::read_to_string(&path).unwrap();
+        for (path, source) in grammar_tests(id) {
             let lang = languages.get(id);
             let tree = parse_text(lang, &source, None, ParseBudget::default()).unwrap();
             let tags = lang.tags.collect(&tree, source.as_bytes());
@@ -115,16 +124,14 @@ fn docstrings_attach_to_their_definitions() {
 /// exactly what each query finds on its own.
 #[test]
 fn the_combined_query_finds_what_each_query_finds_alone() {
-    let grammars = Path::new(env!("CARGO_MANIFEST_DIR")).join("grammars");
     let languages = Languages::embedded();
     let mut checked = 0;
     for id in LanguageId::ALL {
         let lang = languages.get(id);
         assert!(lang.queries.is_some(), "{}: the queries do not combine", id.name());
-        let dir = grammars.join(id.name()).join("test");
-        let sources = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        let sources = grammar_tests(id)
+            .into_iter()
+            .map(|(_, source)| source)
             // The smells fixture of the risk tests, for matches of every query file at once.
             .chain([SMELLY.to_owned()]);
         for source in sources {

@@ -107,6 +107,7 @@ pub enum ModelEvent {
         edges: usize,
         elapsed: Duration,
     },
+    /// After a rebuild, always after its `Rebuilt`: the graph is in place when this arrives.
     SearchBuilt {
         chunks: u64,
         reindexed: usize,
@@ -285,7 +286,7 @@ impl ModelThread {
             .filter_map(|f| Some((f.file, f.rel_path.clone(), self.summary_of(&f.source)?)))
             .collect();
         // The graph is one thread's work and search indexing keeps the other cores busy, so they
-        // run side by side: on two cores a cold Django build finishes ~0.3 s sooner than one
+        // run side by side: on two cores a cold Django build finishes ~0.15 s sooner than one
         // after the other. The graph is published as soon as it is built, search or not; the
         // search event waits for the graph's, so that whoever waits for "search built" (the
         // server's indexing progress, `load`) finds the graph in place too.

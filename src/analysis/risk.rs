@@ -2,10 +2,12 @@
 //! its text), kept by content hash so that only changed files are parsed again, combined with
 //! history and graph contexts into the [`RiskTable`] that diagnostics read.
 //!
-//! Runs on the model thread after the graph: a full build takes each file's facts from the cache,
-//! else from indexing (which reads them from the tree it parsed anyway, see [`FreshFacts`]), else
-//! parses the file (on worker threads at low priority); then it gathers contexts and scores; a file update re-analyzes that file (an open document from its tree, already parsed)
-//! and swaps it into the table; a history change only re-gathers contexts and re-scores.
+//! Runs on the model thread after the graph and the search index: a full build takes each file's
+//! facts from the cache, else from indexing (which reads them from the tree it parsed anyway, see
+//! [`FreshFacts`]), else parses the file (on worker threads at low priority); then it gathers
+//! contexts and scores. A file update re-analyzes that file (an open document from its tree,
+//! already parsed) and swaps it into the table; a history change only re-gathers contexts and
+//! re-scores.
 
 use std::sync::Arc;
 
