@@ -30,8 +30,8 @@ use crate::{
     syntax::{FileSummary, Language, Languages, SyntaxTree},
     text::PositionEncoding,
     workspace::{
-        CacheState, DiscoverOptions, IndexBuild, IndexSink, ScanDepth, ScanProgress, WorkspaceScan,
-        grammar_overrides, index_workspace, save_index_cache,
+        CacheState, DiscoverOptions, IndexBuild, IndexSink, PendingCacheSave, ScanDepth, ScanProgress,
+        WorkspaceScan, grammar_overrides, index_workspace, save_index_cache_in_background,
     },
 };
 
@@ -110,6 +110,8 @@ struct Built {
     build: IndexBuild,
     total_ms: f64,
     facts: FactsByHash,
+    /// The index cache being written beside whatever runs next; dropping it waits.
+    cache_save: Option<PendingCacheSave>,
 }
 
 /// Indexes `root` into a fresh host through the cache (unless `cold`); `depth` Outline stops
@@ -136,15 +138,14 @@ fn build_host_with(root: &Path, depth: ScanDepth, cold: bool, config: &Config) -
     if sink.interactive {
         eprint!("\r\x1b[2K");
     }
-    if depth == ScanDepth::Full
-        && let Some(cache) = &cache
-    {
-        save_index_cache(cache, &languages, &build.scan);
-    }
+    let cache_save = cache
+        .as_ref()
+        .filter(|_| depth == ScanDepth::Full)
+        .map(|cache| save_index_cache_in_background(cache, &languages, &build.scan));
     let total_ms = ms(started);
     let mut host = AnalysisHost::new(languages, roots);
     host.apply_scan(build.scan.clone());
-    Ok(Built { host, build, total_ms, facts: sink.facts.take() })
+    Ok(Built { host, build, total_ms, facts: sink.facts.take(), cache_save })
 }
 
 fn ms(since: Instant) -> f64 {
@@ -157,7 +158,8 @@ fn duration_ms(d: std::time::Duration) -> f64 {
 
 pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result<()> {
     let root = resolve_root(root)?;
-    let Built { host, build, total_ms: index_ms, facts } = build_host(&root, ScanDepth::Full, cold)?;
+    let Built { host, build, total_ms: index_ms, facts, cache_save } =
+        build_host(&root, ScanDepth::Full, cold)?;
     // The symbol graph and the search index are built by the same model thread the server uses.
     let (events, received) = crossbeam_channel::unbounded();
     let config = ModelConfig {
@@ -191,6 +193,7 @@ pub fn index(root: Option<PathBuf>, as_json: bool, cold: bool) -> anyhow::Result
     }
     let risk_ms = risk_ms.unwrap_or_default();
     let (chunks, reindexed, search_ms) = search.unwrap_or_default();
+    drop(cache_save);
     let total_ms = ms(model_started) + index_ms;
 
     let graph = host.model().graph.read();

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use repolens::{
     risk::{analyze_code, summarize_and_analyze},
-    syntax::{FileSummary, LanguageId, Languages, ParseBudget, parse_text},
+    syntax::{FileSummary, LanguageId, Languages, ParseBudget, SymbolKind, parse_text},
 };
 
 #[derive(Debug)]
@@ -118,6 +118,50 @@ fn docstrings_attach_to_their_definitions() {
     assert_eq!(doc("Widget").as_deref(), Some("A widget."));
     assert_eq!(doc("draw").as_deref(), Some("Raw docstring."));
     assert_eq!(doc("area"), None);
+}
+
+/// The tags tag every function alike; the summary makes a function whose enclosing definition
+/// is a class a method, wherever in the class body it is defined.
+#[test]
+fn functions_defined_in_a_class_body_are_methods() {
+    let source = r#"
+def top(): pass
+
+class Shape:
+    def area(self):
+        def helper(): pass
+        class Local:
+            def inside(self): pass
+        return helper()
+
+    @property
+    def name(self): pass
+
+    if TYPE_CHECKING:
+        def typed(self): pass
+
+    class Inner:
+        async def deep(self): pass
+"#;
+    let languages = Languages::embedded();
+    let lang = languages.get(LanguageId::Python);
+    let tree = parse_text(lang, source, None, ParseBudget::default()).unwrap();
+    let summary = FileSummary::build(lang, &tree, source);
+    let kinds: Vec<(String, SymbolKind)> =
+        summary.symbols.iter().map(|s| (s.name.to_string(), s.kind)).collect();
+    let expected = [
+        ("top", SymbolKind::Function),
+        ("Shape", SymbolKind::Class),
+        ("area", SymbolKind::Method),
+        ("helper", SymbolKind::Function),
+        ("Local", SymbolKind::Class),
+        ("inside", SymbolKind::Method),
+        ("name", SymbolKind::Method),
+        ("typed", SymbolKind::Method),
+        ("Inner", SymbolKind::Class),
+        ("deep", SymbolKind::Method),
+    ];
+    assert_eq!(kinds, expected.map(|(name, kind)| (name.to_owned(), kind)));
 }
 
 /// Indexing runs every query file in one combined query (one walk of the tree); it must find

@@ -20,7 +20,7 @@ use crate::{
     syntax::{FileSummary, Language, Languages, SyntaxTree},
     workspace::{
         CacheState, DiscoverOptions, IndexSink, ScanDepth, ScanProgress, WorkspaceScan, grammar_overrides,
-        index_workspace, save_index_cache,
+        index_workspace, save_index_cache_in_background,
     },
 };
 
@@ -112,9 +112,9 @@ pub fn load_repository(
     let build =
         index_workspace(&roots, &discover, &languages, cache.as_ref(), ScanDepth::Full, &sink, cancel.flag())
             .context("indexing was cancelled")?;
-    if let Some(cache) = &cache {
-        save_index_cache(cache, &languages, &build.scan);
-    }
+    // Written while the graph and search build; waited for before returning.
+    let cache_save =
+        cache.as_ref().map(|cache| save_index_cache_in_background(cache, &languages, &build.scan));
     let index_time = started.elapsed();
     let files = build.scan.files.len();
     let mut host = AnalysisHost::new(languages.clone(), roots);
@@ -146,6 +146,7 @@ pub fn load_repository(
         }
     }
 
+    drop(cache_save);
     let mut history_source = None;
     let mut history_time = None;
     if let Some(handle) = history {

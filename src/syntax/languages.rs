@@ -125,6 +125,9 @@ impl Languages {
 
     /// Compiles the queries now, on a background thread, unless that already happened.
     pub fn warm_up(&self) {
+        if self.compiled.get().is_some() {
+            return;
+        }
         let this = self.clone();
         let _ = std::thread::Builder::new().name("repolens-warm-up".into()).spawn(move || {
             this.get(LanguageId::Python);

@@ -142,9 +142,14 @@ impl<'a> PythonOutline<'a> {
             if name.is_empty() || !self.is_identifier(name) {
                 return self.push_block_if(line, BlockKind::Other);
             }
-            let kind = match (keyword, directly_in) {
-                ("class", _) => SymbolKind::Class,
-                (_, Some(BlockKind::Class(_))) => SymbolKind::Method,
+            let parent = self.enclosing_symbol();
+            // As in the full summary: a function whose enclosing definition is a class is a
+            // method, even under an `if` or `try` in the class body.
+            let kind = match keyword {
+                "class" => SymbolKind::Class,
+                _ if parent.is_some_and(|p| self.symbols[p as usize].kind == SymbolKind::Class) => {
+                    SymbolKind::Method
+                }
                 _ => SymbolKind::Function,
             };
             let index = self.symbols.len() as u32;
@@ -154,7 +159,7 @@ impl<'a> PythonOutline<'a> {
                 // `async def` starts at `async`, as tree-sitter's node does.
                 range: TextRange::new(line.start as u32, line.end as u32),
                 name_range: TextRange::new(name_start as u32, name_end as u32),
-                parent: self.enclosing_symbol(),
+                parent,
                 doc: None,
             });
             let block =

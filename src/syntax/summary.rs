@@ -134,7 +134,15 @@ impl FileSummary {
                 }
                 stack.pop();
             }
-            symbols[idx].parent = stack.last().copied();
+            let parent = stack.last().copied();
+            symbols[idx].parent = parent;
+            // Grammars' tags tag functions alike (Python's upstream tags.scm has no methods): a
+            // function whose enclosing definition is a class is a method.
+            if symbols[idx].kind == SymbolKind::Function
+                && parent.is_some_and(|p| symbols[p as usize].kind == SymbolKind::Class)
+            {
+                symbols[idx].kind = SymbolKind::Method;
+            }
             stack.push(idx as u32);
         }
         references.sort_by_key(|r| r.name_range.start);

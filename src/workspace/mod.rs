@@ -22,7 +22,10 @@ pub use cache::{CacheError, CachedIndex, FileStamp, IndexCache};
 pub use discover::{
     DiscoverOptions, Discovery, SkipReason, Skipped, discover, grammar_overrides, read_source,
 };
-pub use index::{CacheState, IndexBuild, IndexSink, index_workspace, save_index_cache};
+pub use index::{
+    CacheState, IndexBuild, IndexSink, PendingCacheSave, index_workspace, save_index_cache,
+    save_index_cache_in_background,
+};
 pub use repolens_toml::{CommandLine, RepolensToml, SettingsError, TestSection};
 pub use scan::{
     ScanDepth, ScanProgress, ScannedFile, WorkspaceScan, scan_files, scan_workspace, summarize_source,

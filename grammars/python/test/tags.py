@@ -60,14 +60,14 @@ class Widget(Base, mixins.Renderable, metaclass=Meta):
     # <- definition.field
 
     def __init__(self, size):
-    #   ^ definition.method
+    #   ^ definition.function
         self.size = size
         # <- !definition.field
 
     @property
     #^ reference.decorator
     def area(self):
-    #   ^ definition.method
+    #   ^ definition.function
         return compute(self.size)
         #      ^ reference.call
 
@@ -75,7 +75,7 @@ class Widget(Base, mixins.Renderable, metaclass=Meta):
     #    ^ reference.decorator
     #    ^ !reference.call
     async def draw(self):
-    #         ^ definition.method
+    #         ^ definition.function
         r"""Raw docstring."""
         await self.canvas.paint(self)
         #                 ^ reference.call
@@ -83,7 +83,7 @@ class Widget(Base, mixins.Renderable, metaclass=Meta):
     class Inner:
     #     ^ definition.class
         def deep(self):
-        #   ^ definition.method
+        #   ^ definition.function
             pass
 
 
