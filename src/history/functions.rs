@@ -133,7 +133,7 @@ impl FunctionSpans {
 }
 
 /// Python function spans, outer first, found by walking the tree: the functions and names that
-/// `grammars/python/tags.scm` tags as `definition.function`/`definition.method`, named like
+/// `grammars/python/tags.scm` tags as `definition.function` (methods among them), named like
 /// `FileSummary::qualified_name` (enclosing classes and functions joined by `.`). Running the
 /// tags query over every file version was the largest cost of a function-level read; this walk
 /// does none of its matching work. `tests::spans_agree_with_file_summary` keeps the two equal.
