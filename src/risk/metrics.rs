@@ -753,7 +753,7 @@ fn is_f_string(text: &[u8], start: usize) -> bool {
 /// The single named child that is not a comment, if there is exactly one.
 fn only_named_child(node: Node<'_>) -> Option<Node<'_>> {
     let mut found = None;
-    for idx in 0..node.child_count() as u32 {
+    for idx in 0..node.child_count() {
         let Some(child) = node.child(idx) else { break };
         if child.is_named() && !child.is_extra() {
             if found.is_some() {
@@ -770,7 +770,7 @@ fn only_named_child(node: Node<'_>) -> Option<Node<'_>> {
 fn last_token_line(node: Node<'_>) -> u32 {
     let mut node = node;
     'descend: loop {
-        for idx in (0..node.child_count() as u32).rev() {
+        for idx in (0..node.child_count()).rev() {
             let Some(child) = node.child(idx) else { continue };
             if !child.is_extra() && child.end_byte() > child.start_byte() {
                 node = child;
@@ -786,7 +786,7 @@ fn last_token_line(node: Node<'_>) -> u32 {
 /// does not count, since it is the `else` of the match.
 fn is_irrefutable_case(case: Node<'_>) -> bool {
     let mut pattern = None;
-    for idx in 0..case.child_count() as u32 {
+    for idx in 0..case.child_count() {
         let Some(child) = case.child(idx) else { break };
         match child.kind() {
             "case_pattern" if pattern.is_none() => pattern = Some(child),
@@ -806,7 +806,7 @@ fn is_irrefutable_pattern(pattern: Node<'_>) -> bool {
         // `(x)` is a group, not a tuple, when it has one pattern and no comma.
         "tuple_pattern" => {
             let mut found = None;
-            for idx in 0..inner.child_count() as u32 {
+            for idx in 0..inner.child_count() {
                 let Some(child) = inner.child(idx) else { break };
                 match child.kind() {
                     "case_pattern" if found.is_none() => found = Some(child),
@@ -823,7 +823,7 @@ fn is_irrefutable_pattern(pattern: Node<'_>) -> bool {
 /// The only child that is not a comment, named or not.
 fn only_child(node: Node<'_>) -> Option<Node<'_>> {
     let mut found = None;
-    for idx in 0..node.child_count() as u32 {
+    for idx in 0..node.child_count() {
         let Some(child) = node.child(idx) else { break };
         if !child.is_extra() {
             if found.is_some() {

@@ -2,7 +2,6 @@
 
 use std::{
     cell::RefCell,
-    ops::ControlFlow,
     sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
 };
@@ -81,10 +80,7 @@ fn parse_with<'t>(
         }
         let deadline = Instant::now() + budget.timeout;
         let mut should_stop = |_: &tree_sitter::ParseState| {
-            stop_if(
-                budget.cancelled.is_some_and(|flag| flag.load(Ordering::Relaxed))
-                    || Instant::now() > deadline,
-            )
+            budget.cancelled.is_some_and(|flag| flag.load(Ordering::Relaxed)) || Instant::now() > deadline
         };
         let options = tree_sitter::ParseOptions::new().progress_callback(&mut should_stop);
         let tree = parser.parse_with_options(read, old, Some(options));
@@ -115,7 +111,7 @@ pub fn count_syntax_errors(language: LanguageId, text: &str) -> Option<(usize, O
     let mut parser = Parser::new();
     parser.set_language(&language.grammar()).ok()?;
     let deadline = Instant::now() + ParseBudget::default().timeout;
-    let mut should_stop = |_: &tree_sitter::ParseState| stop_if(Instant::now() > deadline);
+    let mut should_stop = |_: &tree_sitter::ParseState| Instant::now() > deadline;
     let options = tree_sitter::ParseOptions::new().progress_callback(&mut should_stop);
     let bytes = text.as_bytes();
     let tree =
@@ -140,9 +136,4 @@ pub fn count_syntax_errors(language: LanguageId, text: &str) -> Option<(usize, O
         }
     }
     Some((count, first))
-}
-
-/// A parse's progress callback answer: stop (the budget is spent) or go on.
-fn stop_if(stop: bool) -> ControlFlow<()> {
-    if stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
 }
