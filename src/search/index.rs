@@ -305,8 +305,8 @@ impl SearchIndex {
         // Each thread flushes a segment whenever its arena fills (about a dozen on Django). A
         // merge started while the batch is still coming in is abandoned when this writer goes
         // away after its one commit: measured on Django, that wasted a fifth of the search
-        // build's CPU (~0.45 CPU-s). The
-        // incremental writer's policy merges these segments later, in the background.
+        // build's CPU (~0.45 CPU-s). The incremental writer's policy merges these segments
+        // later, in the background.
         writer.set_merge_policy(Box::new(NoMergePolicy));
         // Deletes are looked up in every segment the batch flushes; into an empty index there
         // is nothing to delete.

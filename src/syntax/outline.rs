@@ -143,15 +143,9 @@ impl<'a> PythonOutline<'a> {
                 return self.push_block_if(line, BlockKind::Other);
             }
             let parent = self.enclosing_symbol();
-            // As in the full summary: a function whose enclosing definition is a class is a
-            // method, even under an `if` or `try` in the class body.
-            let kind = match keyword {
-                "class" => SymbolKind::Class,
-                _ if parent.is_some_and(|p| self.symbols[p as usize].kind == SymbolKind::Class) => {
-                    SymbolKind::Method
-                }
-                _ => SymbolKind::Function,
-            };
+            // The same rule as the full summary's, so that the two agree.
+            let kind = if keyword == "class" { SymbolKind::Class } else { SymbolKind::Function }
+                .nested_in(parent.map(|p| self.symbols[p as usize].kind));
             let index = self.symbols.len() as u32;
             self.symbols.push(Symbol {
                 name: name.into(),

@@ -136,13 +136,7 @@ impl FileSummary {
             }
             let parent = stack.last().copied();
             symbols[idx].parent = parent;
-            // Grammars' tags tag functions alike (Python's upstream tags.scm has no methods): a
-            // function whose enclosing definition is a class is a method.
-            if symbols[idx].kind == SymbolKind::Function
-                && parent.is_some_and(|p| symbols[p as usize].kind == SymbolKind::Class)
-            {
-                symbols[idx].kind = SymbolKind::Method;
-            }
+            symbols[idx].kind = symbols[idx].kind.nested_in(parent.map(|p| symbols[p as usize].kind));
             stack.push(idx as u32);
         }
         references.sort_by_key(|r| r.name_range.start);

@@ -28,6 +28,18 @@ pub enum DefinitionKind {
     Other,
 }
 
+impl DefinitionKind {
+    /// The kind of a definition tagged `self` whose enclosing definition is `parent`. Grammars'
+    /// tags tag functions alike (Python's upstream `tags.scm` has no methods): a function whose
+    /// enclosing definition is a class is a method, wherever in the class body it stands.
+    pub fn nested_in(self, parent: Option<DefinitionKind>) -> DefinitionKind {
+        match (self, parent) {
+            (DefinitionKind::Function, Some(DefinitionKind::Class)) => DefinitionKind::Method,
+            (kind, _) => kind,
+        }
+    }
+}
+
 /// What a reference refers through; the suffix of its `@reference.<kind>` capture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum ReferenceKind {
