@@ -98,6 +98,33 @@ fn a_corrupt_index_cache_is_rebuilt() {
     );
 }
 
+/// The search manifest (which content each file's chunks were indexed from) is saved on every
+/// edit without waiting for the disk, so a torn one must cost a re-index, never a stale index.
+#[test]
+fn a_torn_search_manifest_makes_the_next_start_reindex_search() {
+    let fixture = workspace();
+    let cache = tempfile::tempdir().unwrap();
+    let cold = index_json(fixture.root(), cache.path());
+    let files = cold["search"]["reindexed_files"].as_u64().unwrap();
+    assert!(files >= 2, "{cold}");
+    assert_eq!(index_json(fixture.root(), cache.path())["search"]["reindexed_files"], 0);
+    let manifest = walk_files(cache.path())
+        .into_iter()
+        .find(|p| p.ends_with("search-manifest.bin"))
+        .expect("a search manifest");
+    let mut bytes = std::fs::read(&manifest).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&manifest, &bytes).unwrap();
+    let recovered = index_json(fixture.root(), cache.path());
+    assert_eq!(recovered["search"]["reindexed_files"], files, "{recovered}");
+    assert_eq!(recovered["search"]["chunks"], cold["search"]["chunks"]);
+    assert_eq!(
+        index_json(fixture.root(), cache.path())["search"]["reindexed_files"],
+        0,
+        "the re-indexed manifest was saved"
+    );
+}
+
 fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {

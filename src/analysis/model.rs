@@ -436,7 +436,8 @@ impl ModelThread {
         let Some(index) = &self.search else { return };
         *self.model.search.write() = Some(index.snapshot());
         if let (Some(cache), Some(_)) = (&self.config.cache, index.directory())
-            && let Err(err) = cache.save_extra(MANIFEST, self.manifest_fingerprint(), &self.manifest)
+            && let Err(err) =
+                cache.save_extra_without_sync(MANIFEST, self.manifest_fingerprint(), &self.manifest)
         {
             tracing::warn!("could not save the search manifest: {err}");
         }

@@ -60,7 +60,7 @@ enum Target {
 }
 
 /// The outcome of looking a name up.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Lookup {
     Found(Vec<Target>),
     /// Bound to something outside the repository (an installed package, a builtin module).
@@ -72,7 +72,13 @@ enum Lookup {
 pub(super) type EdgeMap = FxHashMap<(NodeIx, NodeIx, EdgeKind), (f32, u32)>;
 
 pub(super) fn resolve(graph: &SymbolGraph, file: FileId) -> (EdgeMap, Deps) {
-    let mut resolver = Resolver { graph, file, deps: Deps::default(), edges: EdgeMap::default() };
+    let mut resolver = Resolver {
+        graph,
+        file,
+        deps: Deps::default(),
+        edges: EdgeMap::default(),
+        bases: FxHashMap::default(),
+    };
     resolver.run();
     (resolver.edges, resolver.deps)
 }
@@ -82,6 +88,10 @@ struct Resolver<'g> {
     file: FileId,
     deps: Deps,
     edges: EdgeMap,
+    /// [`Resolver::class_bases`] answers by (file, class, depth): every `self.x` in a class asks
+    /// for the same bases, and finding them scans the file's references. The depth is part of
+    /// the key because a deep lookup may be cut short where a shallow one is not.
+    bases: FxHashMap<(FileId, u32, usize), Lookup>,
 }
 
 const MAX_DEPTH: usize = 6;
@@ -429,6 +439,15 @@ impl Resolver<'_> {
 
     /// The classes a class derives from, resolved in the scope around the class statement.
     fn class_bases(&mut self, file: FileId, class: u32, depth: usize) -> Lookup {
+        if let Some(known) = self.bases.get(&(file, class, depth)) {
+            return known.clone();
+        }
+        let bases = self.find_class_bases(file, class, depth);
+        self.bases.insert((file, class, depth), bases.clone());
+        bases
+    }
+
+    fn find_class_bases(&mut self, file: FileId, class: u32, depth: usize) -> Lookup {
         let graph = self.graph;
         let Some(entry) = graph.files.get(&file) else { return Lookup::Unknown };
         let summary = entry.summary.clone();

@@ -166,8 +166,11 @@ impl Splitter {
             self.normalized[idx].clear();
             if segment.len() <= MAX_WORD_LEN {
                 self.split_word(text, segment);
-                for part in &self.parts[from..] {
-                    push_lowercase(&mut self.normalized[idx], &text[part.clone()]);
+                // A lone one-part word (most words of code) needs no whole-word token.
+                if n > 1 || self.parts.len() - from > 1 {
+                    for part in &self.parts[from..] {
+                        push_lowercase(&mut self.normalized[idx], &text[part.clone()]);
+                    }
                 }
             }
             self.part_bounds.push(from..self.parts.len());
@@ -222,6 +225,14 @@ impl Splitter {
 
     /// Appends the byte ranges (into `text`) of the parts of the word at `word` to `self.parts`.
     fn split_word(&mut self, text: &str, word: Range<usize>) {
+        if text[word.clone()].is_ascii() {
+            self.split_ascii_word(text.as_bytes(), word);
+        } else {
+            self.split_char_word(text, word);
+        }
+    }
+
+    fn split_char_word(&mut self, text: &str, word: Range<usize>) {
         self.chars.clear();
         self.chars.extend(text[word.clone()].char_indices().map(|(i, c)| (word.start + i, c)));
         let chars = &self.chars;
@@ -256,6 +267,56 @@ impl Splitter {
                 self.parts.push(start..offset);
                 part_start = Some(offset);
             }
+        }
+        if let Some(start) = part_start {
+            self.parts.push(start..word.end);
+        }
+    }
+
+    /// [`Splitter::split_word`] for an ASCII word (nearly every word of code), on bytes: the
+    /// same boundaries without decoding characters.
+    fn split_ascii_word(&mut self, bytes: &[u8], word: Range<usize>) {
+        // Looking ahead stops at the word's end.
+        let bytes = &bytes[..word.end];
+        let class = |b: u8| match b {
+            b'_' => CharClass::Separator,
+            b'0'..=b'9' => CharClass::Digit,
+            b'A'..=b'Z' => CharClass::Upper,
+            _ => CharClass::Lower,
+        };
+        let mut part_start: Option<usize> = None;
+        let mut prev = CharClass::Separator;
+        for at in word.clone() {
+            let cur = class(bytes[at]);
+            if cur == CharClass::Separator {
+                if let Some(start) = part_start.take() {
+                    self.parts.push(start..at);
+                }
+                prev = cur;
+                continue;
+            }
+            let Some(start) = part_start else {
+                part_start = Some(at);
+                prev = cur;
+                continue;
+            };
+            let boundary = match (prev, cur) {
+                (CharClass::Lower, CharClass::Upper) => true,
+                (CharClass::Digit, CharClass::Upper | CharClass::Lower)
+                | (CharClass::Upper | CharClass::Lower, CharClass::Digit) => true,
+                (CharClass::Upper, CharClass::Upper) => {
+                    // As in `split_char_word`: `HTTPResponse` splits before the `R`, `URLs` not.
+                    let next = bytes.get(at + 1).copied();
+                    next.is_some_and(|b| b.is_ascii_lowercase())
+                        && !(next == Some(b's') && bytes.get(at + 2).is_none_or(|b| !b.is_ascii_lowercase()))
+                }
+                _ => false,
+            };
+            if boundary {
+                self.parts.push(start..at);
+                part_start = Some(at);
+            }
+            prev = cur;
         }
         if let Some(start) = part_start {
             self.parts.push(start..word.end);
@@ -389,6 +450,18 @@ mod tests {
         let mut out = Vec::new();
         Splitter::default().split(text, true, &mut |t, _, _| out.push(t.to_owned()));
         expect.assert_eq(&out.join(" "));
+    }
+
+    proptest::proptest! {
+        /// The byte-wise split of ASCII words finds the same parts as the general one.
+        #[test]
+        fn ascii_words_split_like_any_word(word in "[A-Za-z0-9_]{1,24}") {
+            let mut splitter = Splitter::default();
+            splitter.split_ascii_word(word.as_bytes(), 0..word.len());
+            let bytewise = std::mem::take(&mut splitter.parts);
+            splitter.split_char_word(&word, 0..word.len());
+            proptest::prop_assert_eq!(bytewise, splitter.parts);
+        }
     }
 
     #[test]

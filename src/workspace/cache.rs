@@ -133,7 +133,7 @@ impl IndexCache {
     ) -> Result<(), CacheError> {
         let entries: Vec<EntryRef<'_>> =
             files.iter().map(|(path, stamp, summary)| EntryRef { path, stamp: *stamp, summary }).collect();
-        write_blob(&self.file, fingerprint, &entries)
+        write_blob(&self.file, fingerprint, &entries, DiskSync::Wait)
     }
 
     /// Another cached artefact of this workspace (e.g. git history facts), in the same format.
@@ -151,7 +151,21 @@ impl IndexCache {
         fingerprint: u64,
         value: &T,
     ) -> Result<(), CacheError> {
-        write_blob(&self.extra_path(name), fingerprint, value)
+        write_blob(&self.extra_path(name), fingerprint, value, DiskSync::Wait)
+    }
+
+    /// [`Self::save_extra`] without waiting for the disk: for an artefact saved on every edit,
+    /// where an fsync would put the disk's latency (milliseconds on a busy one) into the edit's.
+    /// It is still replaced atomically, so a crashed process leaves the old or the new version;
+    /// after an OS crash the file may be torn, which the next load reports as corrupt, and the
+    /// caller rebuilds what it describes.
+    pub fn save_extra_without_sync<T: Serialize>(
+        &self,
+        name: &str,
+        fingerprint: u64,
+        value: &T,
+    ) -> Result<(), CacheError> {
+        write_blob(&self.extra_path(name), fingerprint, value, DiskSync::Skip)
     }
 
     fn extra_path(&self, name: &str) -> PathBuf {
@@ -180,9 +194,21 @@ fn read_blob<T: serde::de::DeserializeOwned>(file: &Path, fingerprint: u64) -> R
     Ok((value, u64_at(20)))
 }
 
+/// Whether [`write_blob`] waits for the file to reach the disk before renaming it into place.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DiskSync {
+    Wait,
+    Skip,
+}
+
 /// Writes a cache file atomically: a temporary file in the same directory, then a rename, so a
 /// crash mid-save leaves the previous version intact.
-fn write_blob<T: Serialize>(file: &Path, fingerprint: u64, value: &T) -> Result<(), CacheError> {
+fn write_blob<T: Serialize>(
+    file: &Path,
+    fingerprint: u64,
+    value: &T,
+    sync: DiskSync,
+) -> Result<(), CacheError> {
     let dir = file.parent().expect("cache file has a directory");
     fs::create_dir_all(dir)?;
     let tmp = file.with_extension(format!("tmp{}", std::process::id()));
@@ -193,7 +219,10 @@ fn write_blob<T: Serialize>(file: &Path, fingerprint: u64, value: &T) -> Result<
         out.write_all(&fingerprint.to_le_bytes())?;
         out.write_all(&now_ns().to_le_bytes())?;
         let out = postcard::to_io(value, out).map_err(|err| CacheError::Corrupt(err.to_string()))?;
-        out.into_inner().map_err(|err| err.into_error())?.sync_all()?;
+        let out = out.into_inner().map_err(|err| err.into_error())?;
+        if sync == DiskSync::Wait {
+            out.sync_all()?;
+        }
         fs::rename(&tmp, file)?;
         Ok(())
     })();
