@@ -293,6 +293,95 @@ fn replace_file_takes_effect_at_commit() {
     assert!(!before.search("argon2", 5).unwrap().iter().any(|h| h.name.contains("argon2")));
 }
 
+/// Where each chunk of `path` is cited, as searches report it: (qualified name, lines, bytes).
+fn cited_spans(index: &SearchIndex, path: &str, query: &str) -> Vec<(String, u32, u32, u32, u32)> {
+    let mut spans: Vec<_> = index
+        .snapshot()
+        .search(query, 10_000)
+        .unwrap()
+        .into_iter()
+        .filter(|hit| hit.path == path)
+        .map(|hit| (hit.qualified_name, hit.start_line, hit.end_line, hit.start_byte, hit.end_byte))
+        .collect();
+    spans.sort();
+    spans
+}
+
+/// Where a fresh index of `text` alone cites the chunks of `path`.
+fn fresh_spans(path: &str, text: &str, query: &str) -> Vec<(String, u32, u32, u32, u32)> {
+    let mut fresh = SearchIndex::in_memory().unwrap();
+    let never = AtomicBool::new(false);
+    fresh.bulk_index([(path.to_owned(), chunks(path, text))], &BulkOptions::default(), &never).unwrap();
+    cited_spans(&fresh, path, query)
+}
+
+#[test]
+fn an_edit_reindexes_only_the_chunks_it_changed_and_moved_ones_cite_their_new_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().join("search");
+    let (path, query) = ("app/db/query.py", "queryset self model filters objs args");
+    // Two lines at the top of `filter`'s body: `filter` changes, `bulk_create` moves down, the
+    // class and module chunks (signatures only) keep their text but end two lines later.
+    let edited = QUERY.replace(
+        "        clone = QuerySet(self.model)",
+        "        if not args and not kwargs:\n            return self\n        clone = QuerySet(self.model)",
+    );
+    {
+        let mut index = SearchIndex::open_or_create(&dir).unwrap();
+        build(&mut index);
+        let before = cited_spans(&index, path, query);
+        assert_eq!(before.len(), chunks(path, QUERY).len(), "the query finds every chunk: {before:?}");
+        assert_eq!(before, fresh_spans(path, QUERY, query));
+        let replaced = index.replace_file(path, &chunks(path, &edited)).unwrap();
+        assert_eq!((replaced.indexed, replaced.kept), (1, chunks(path, QUERY).len() - 1));
+        index.commit().unwrap();
+        let after = cited_spans(&index, path, query);
+        assert_eq!(after, fresh_spans(path, &edited, query));
+        assert_ne!(after, before, "the edit moved chunks");
+        let hit = &index.snapshot().search("bulk_create", 1).unwrap()[0];
+        assert!(edited[hit.start_byte as usize..].starts_with("def bulk_create("));
+    }
+    // Reopened, the index still knows where the moved chunks are now.
+    let mut index = SearchIndex::open_or_create(&dir).unwrap();
+    assert_eq!(cited_spans(&index, path, query), fresh_spans(path, &edited, query));
+    // Undoing the edit re-indexes `filter` again and puts everything back where it was stored.
+    let replaced = index.replace_file(path, &chunks(path, QUERY)).unwrap();
+    assert_eq!(replaced.indexed, 1);
+    index.commit().unwrap();
+    assert_eq!(cited_spans(&index, path, query), fresh_spans(path, QUERY, query));
+}
+
+#[test]
+fn a_full_table_of_moved_chunks_makes_the_next_edit_reindex_its_file() {
+    let (path, query) = ("pkg/many.py", "value");
+    let many: String = (0..4200).map(|i| format!("def f{i}(value):\n    return value\n\n")).collect();
+    let mut index = SearchIndex::in_memory().unwrap();
+    index.replace_file(path, &chunks(path, &many)).unwrap();
+    index.commit().unwrap();
+    // A line on top moves all 4200 functions: more than the table of moved chunks should hold.
+    let once = format!("import os\n{many}");
+    assert_eq!(index.replace_file(path, &chunks(path, &once)).unwrap().kept, 4200);
+    index.commit().unwrap();
+    assert_eq!(cited_spans(&index, path, query), fresh_spans(path, &once, query));
+    let twice = format!("import sys\n{once}");
+    let replaced = index.replace_file(path, &chunks(path, &twice)).unwrap();
+    assert_eq!(replaced.kept, 0, "re-indexed whole, which empties the table");
+    index.commit().unwrap();
+    assert_eq!(cited_spans(&index, path, query), fresh_spans(path, &twice, query));
+}
+
+#[test]
+fn a_file_replaced_after_a_clear_is_indexed_whole() {
+    let mut index = index();
+    index.clear().unwrap();
+    // Every chunk is unchanged since the last commit, but that commit is being cleared away.
+    let replaced = index.replace_file(FILES[3].0, &chunks(FILES[3].0, FILES[3].1)).unwrap();
+    assert_eq!(replaced.kept, 0);
+    index.commit().unwrap();
+    assert_eq!(index.num_chunks(), chunks(FILES[3].0, FILES[3].1).len() as u64);
+    assert_eq!(first(&index, "bulk_create"), "app.db.query.QuerySet.bulk_create");
+}
+
 #[test]
 fn remove_file_takes_its_chunks_away() {
     let mut index = index();
@@ -426,4 +515,45 @@ fn snapshots_go_to_worker_threads_and_the_index_to_its_owner() {
     let snapshot = index.snapshot();
     let found = std::thread::spawn(move || snapshot.search("slugify", 1).unwrap()[0].qualified_name.clone());
     assert_eq!(found.join().unwrap(), "app.utils.text.slugify");
+}
+
+/// Pieces a file is assembled from in the property test below; every one mentions `value`, so one
+/// query finds every chunk. Repeats in a file give identical chunks.
+const PIECES: &[&str] = &[
+    "def first(value):\n    return value + 1\n",
+    "def second(value):\n    \"\"\"Double the value.\"\"\"\n    return value * 2\n",
+    "class Holder:\n    value = 0\n\n    def get(self, value):\n        return self.value or value\n",
+    "VALUE = 3  # the module value\n",
+    "def first(value):\n    # another first\n    return value - 1\n",
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// However a file is edited — chunks changed, added, removed, repeated or moved — searches
+    /// cite every chunk where a fresh index of the last version does, committed or reopened.
+    #[test]
+    fn edited_files_are_cited_like_freshly_indexed_ones(
+        versions in proptest::collection::vec(proptest::collection::vec(0..PIECES.len(), 0..6), 1..6),
+        commit_each in proptest::bool::ANY,
+    ) {
+        let (path, query) = ("pkg/edited.py", "value");
+        let text = |pieces: &Vec<usize>| pieces.iter().map(|&i| PIECES[i]).collect::<Vec<_>>().join("\n");
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path().join("search");
+        let mut index = SearchIndex::open_or_create(&dir).unwrap();
+        build(&mut index);
+        for version in &versions {
+            index.replace_file(path, &chunks(path, &text(version))).unwrap();
+            if commit_each {
+                index.commit().unwrap();
+            }
+        }
+        index.commit().unwrap();
+        let last = text(versions.last().unwrap());
+        proptest::prop_assert_eq!(cited_spans(&index, path, query), fresh_spans(path, &last, query));
+        drop(index);
+        let reopened = SearchIndex::open_or_create(&dir).unwrap();
+        proptest::prop_assert_eq!(cited_spans(&reopened, path, query), fresh_spans(path, &last, query));
+    }
 }

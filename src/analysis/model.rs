@@ -498,7 +498,9 @@ impl ModelThread {
             let result = (|| -> crate::search::SearchResult<()> {
                 for (path, chunks) in &search_changes {
                     match chunks {
-                        Some(chunks) => index.replace_file(path, chunks)?,
+                        Some(chunks) => {
+                            index.replace_file(path, chunks)?;
+                        }
                         None => index.remove_file(path)?,
                     }
                 }

@@ -2,24 +2,40 @@
 //!
 //! One document per [`Chunk`]. Text fields are indexed with the code tokenizer and frequencies
 //! but no positions (nothing here runs phrase queries, and positions would roughly double the
-//! postings). Each document carries its file id as an indexed fast field: replacing a file is
-//! "delete every document with this file id, add the new ones", which tantivy applies atomically
-//! at the next commit. The reader reloads only when told to, right after our own commits, so a
+//! postings). Each document carries its path as a raw indexed term, so a file's documents can
+//! be found and deleted together; tantivy applies deletes and additions atomically at the next
+//! commit. The reader reloads only when told to, right after our own commits, so a
 //! query sees an edit as soon as [`SearchIndex::commit`] returns and never a half-applied one.
 //!
 //! Readers never wait for the writer: [`SearchSnapshot`] is a tantivy `Searcher`, a refcounted
 //! view of the segments at one commit, which stays usable while later commits and merges go on.
+//!
+//! An edit re-indexes only the chunks whose text changed. Every document carries a key, the hash
+//! of everything indexed about it; replacing a file keeps the documents whose key is still there,
+//! deletes the others and adds the new ones. A kept chunk may have moved (lines added above it):
+//! its current span is recorded in a small table of moved chunks ([`Moved`]) that searches consult
+//! instead of the stored one. The table is saved in the commit's payload, in tantivy's
+//! `meta.json`, so it is always exactly as old as the documents it corrects; it is bounded
+//! ([`MAX_MOVED`]), and a file replaced while the table is full is re-indexed whole, which drops
+//! its entries.
 
 use std::{
     path::{Path, PathBuf},
-    sync::atomic::{AtomicBool, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use tantivy::{
-    Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, TantivyError, Term,
+    DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TERMINATED, TantivyDocument,
+    TantivyError, Term,
     indexer::{IndexWriterOptions, NoMergePolicy},
-    schema::{FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions},
+    schema::{
+        FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+    },
 };
 
 use super::{
@@ -32,7 +48,7 @@ use super::{
 /// Version of what is on disk: the schema *and* the tokenizer's output, since a changed
 /// tokenizer makes old postings unreachable even when the schema is identical. Bump on any
 /// change to either.
-pub const INDEX_FORMAT_VERSION: u32 = 2;
+pub const INDEX_FORMAT_VERSION: u32 = 3;
 
 /// The file beside tantivy's `meta.json` that records [`INDEX_FORMAT_VERSION`].
 const VERSION_FILE: &str = "repolens-search-version";
@@ -40,6 +56,41 @@ const VERSION_FILE: &str = "repolens-search-version";
 /// Memory for the writer that applies edits: tantivy's minimum per thread. Edits are a few
 /// documents each, so a bigger arena would only hold memory.
 const INCREMENTAL_MEMORY_BUDGET: usize = 15_000_000;
+
+/// Most moved chunks remembered (see the module docs): a few hundred kilobytes of `meta.json`.
+pub(crate) const MAX_MOVED: usize = 4096;
+
+/// Where a chunk is now: lines 1-based and inclusive, bytes a UTF-8 range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Span {
+    pub(crate) start_line: u32,
+    pub(crate) end_line: u32,
+    pub(crate) start_byte: u32,
+    pub(crate) end_byte: u32,
+}
+
+impl Span {
+    fn of(chunk: &Chunk) -> Span {
+        Span {
+            start_line: chunk.start_line,
+            end_line: chunk.end_line,
+            start_byte: chunk.start_byte,
+            end_byte: chunk.end_byte,
+        }
+    }
+}
+
+/// Chunks kept across edits whose stored span is out of date: path → chunk key → current span.
+pub(crate) type Moved = FxHashMap<String, FxHashMap<u64, Span>>;
+
+/// What [`SearchIndex::replace_file`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Replaced {
+    /// Chunks (re-)indexed: new, or changed since the file was last indexed.
+    pub indexed: usize,
+    /// Chunks whose document was kept because nothing indexed about them changed.
+    pub kept: usize,
+}
 
 /// The fields of the schema, resolved once.
 #[derive(Clone, Copy, Debug)]
@@ -59,6 +110,8 @@ pub(crate) struct Fields {
     pub(crate) end_line: Field,
     pub(crate) start_byte: Field,
     pub(crate) end_byte: Field,
+    /// Hash of everything indexed about the chunk (see [`chunk_keys`]): what an edit compares.
+    pub(crate) chunk_key: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -82,10 +135,12 @@ fn schema() -> (Schema, Fields) {
         kind: builder.add_text_field("kind", STRING | STORED),
         doc: builder.add_text_field("doc", text(false)),
         body: builder.add_text_field("body", text(false)),
-        start_line: builder.add_u64_field("start_line", STORED),
-        end_line: builder.add_u64_field("end_line", STORED),
-        start_byte: builder.add_u64_field("start_byte", STORED),
-        end_byte: builder.add_u64_field("end_byte", STORED),
+        // Fast too: an edit reads the spans of a file's chunks to see which ones moved.
+        start_line: builder.add_u64_field("start_line", STORED | FAST),
+        end_line: builder.add_u64_field("end_line", STORED | FAST),
+        start_byte: builder.add_u64_field("start_byte", STORED | FAST),
+        end_byte: builder.add_u64_field("end_byte", STORED | FAST),
+        chunk_key: builder.add_u64_field("chunk_key", INDEXED | FAST),
     };
     (builder.build(), fields)
 }
@@ -125,6 +180,13 @@ pub struct SearchIndex {
     writer: Option<IndexWriter>,
     dir: Option<PathBuf>,
     uncommitted: bool,
+    /// Moved chunks as of the last commit (what snapshots read) and with the pending changes.
+    moved_committed: Arc<Moved>,
+    moved: Moved,
+    /// Files changed since the last commit: the committed documents no longer describe them, so
+    /// a second change before the commit replaces them whole. After [`Self::clear`], every file.
+    pending: FxHashSet<String>,
+    cleared: bool,
 }
 
 /// What searches read: the index as of one commit. Cheap to clone and to send to a worker.
@@ -132,6 +194,7 @@ pub struct SearchIndex {
 pub struct SearchSnapshot {
     pub(crate) searcher: Searcher,
     pub(crate) fields: Fields,
+    pub(crate) moved: Arc<Moved>,
 }
 
 impl SearchIndex {
@@ -198,8 +261,26 @@ impl SearchIndex {
 
     fn with_index(index: Index, fields: Fields, dir: Option<PathBuf>) -> SearchResult<SearchIndex> {
         index.tokenizers().register(CODE_TOKENIZER, CodeTokenizer::default());
+        let moved: Moved = match index.load_metas()?.payload {
+            Some(payload) => serde_json::from_str(&payload).map_err(|err| SearchError::Corrupt {
+                path: dir.clone().unwrap_or_default(),
+                reason: format!("its table of moved chunks does not parse: {err}"),
+            })?,
+            None => Moved::default(),
+        };
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(SearchIndex { index, fields, reader, writer: None, dir, uncommitted: false })
+        Ok(SearchIndex {
+            index,
+            fields,
+            reader,
+            writer: None,
+            dir,
+            uncommitted: false,
+            moved_committed: Arc::new(moved.clone()),
+            moved,
+            pending: FxHashSet::default(),
+            cleared: false,
+        })
     }
 
     /// The directory the index lives in; `None` in memory.
@@ -209,7 +290,11 @@ impl SearchIndex {
 
     /// The committed index, for searching on any thread.
     pub fn snapshot(&self) -> SearchSnapshot {
-        SearchSnapshot { searcher: self.reader.searcher(), fields: self.fields }
+        SearchSnapshot {
+            searcher: self.reader.searcher(),
+            fields: self.fields,
+            moved: self.moved_committed.clone(),
+        }
     }
 
     /// Number of chunks visible to searches (as of the last commit).
@@ -223,23 +308,107 @@ impl SearchIndex {
     }
 
     /// Replaces everything indexed for the file at `path` (workspace-relative) with `chunks`
-    /// (visible after [`Self::commit`]).
-    pub fn replace_file(&mut self, path: &str, chunks: &[Chunk]) -> SearchResult<()> {
+    /// (visible after [`Self::commit`]). Chunks indexed before with the same text keep their
+    /// documents (see the module docs).
+    pub fn replace_file(&mut self, path: &str, chunks: &[Chunk]) -> SearchResult<Replaced> {
+        debug_assert!(chunks.iter().all(|c| c.path == path), "chunk of another file");
+        let keys = chunk_keys(chunks);
+        let room = self.moved.values().map(FxHashMap::len).sum::<usize>() < MAX_MOVED;
+        let diff = room && !self.cleared && !self.pending.contains(path);
+        let indexed = if diff { self.indexed_spans(path)? } else { None };
         let fields = self.fields;
+        let Some(indexed) = indexed else {
+            let writer = self.writer()?;
+            writer.delete_term(Term::from_field_text(fields.path, path));
+            for (chunk, key) in chunks.iter().zip(&keys) {
+                writer.add_document(document(&fields, chunk, *key))?;
+            }
+            self.moved.remove(path);
+            self.pending.insert(path.to_owned());
+            self.uncommitted = true;
+            return Ok(Replaced { indexed: chunks.len(), kept: 0 });
+        };
+        let mut moved = self.moved.remove(path).unwrap_or_default();
+        let mut replaced = Replaced::default();
         let writer = self.writer()?;
-        writer.delete_term(Term::from_field_text(fields.path, path));
-        for chunk in chunks {
-            debug_assert_eq!(chunk.path, path, "chunk of another file");
-            writer.add_document(document(&fields, chunk))?;
+        let new_keys: FxHashSet<u64> = keys.iter().copied().collect();
+        for key in indexed.keys().filter(|key| !new_keys.contains(key)) {
+            writer.delete_term(Term::from_field_u64(fields.chunk_key, *key));
+            moved.remove(key);
         }
+        for (chunk, key) in chunks.iter().zip(&keys) {
+            let span = Span::of(chunk);
+            match indexed.get(key) {
+                Some(stored) => {
+                    replaced.kept += 1;
+                    if *stored == span {
+                        moved.remove(key);
+                    } else {
+                        moved.insert(*key, span);
+                    }
+                }
+                None => {
+                    replaced.indexed += 1;
+                    writer.add_document(document(&fields, chunk, *key))?;
+                }
+            }
+        }
+        if !moved.is_empty() {
+            self.moved.insert(path.to_owned(), moved);
+        }
+        self.pending.insert(path.to_owned());
         self.uncommitted = true;
-        Ok(())
+        Ok(replaced)
+    }
+
+    /// The stored span of each chunk the last commit holds for `path`, by key; `None` when the
+    /// documents cannot be told apart by key (then the file is replaced whole).
+    fn indexed_spans(&self, path: &str) -> SearchResult<Option<FxHashMap<u64, Span>>> {
+        let fields = self.fields;
+        let term = Term::from_field_text(fields.path, path);
+        let mut spans = FxHashMap::default();
+        for segment in self.reader.searcher().segment_readers() {
+            let Some(mut postings) =
+                segment.inverted_index(fields.path)?.read_postings(&term, IndexRecordOption::Basic)?
+            else {
+                continue;
+            };
+            let fast = segment.fast_fields();
+            let column = |name: &str| fast.u64(name);
+            let (key, start_line, end_line, start_byte, end_byte) = (
+                column("chunk_key")?,
+                column("start_line")?,
+                column("end_line")?,
+                column("start_byte")?,
+                column("end_byte")?,
+            );
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                if !segment.is_deleted(doc) {
+                    let value = |c: &tantivy::columnar::Column<u64>| c.first(doc).unwrap_or_default() as u32;
+                    let span = Span {
+                        start_line: value(&start_line),
+                        end_line: value(&end_line),
+                        start_byte: value(&start_byte),
+                        end_byte: value(&end_byte),
+                    };
+                    let Some(key) = key.first(doc) else { return Ok(None) };
+                    if spans.insert(key, span).is_some() {
+                        return Ok(None);
+                    }
+                }
+                doc = postings.advance();
+            }
+        }
+        Ok(Some(spans))
     }
 
     /// Removes everything indexed for the file at `path` (visible after [`Self::commit`]).
     pub fn remove_file(&mut self, path: &str) -> SearchResult<()> {
         let fields = self.fields;
         self.writer()?.delete_term(Term::from_field_text(fields.path, path));
+        self.moved.remove(path);
+        self.pending.insert(path.to_owned());
         self.uncommitted = true;
         Ok(())
     }
@@ -247,6 +416,8 @@ impl SearchIndex {
     /// Removes every chunk (visible after [`Self::commit`]).
     pub fn clear(&mut self) -> SearchResult<()> {
         self.writer()?.delete_all_documents()?;
+        self.moved.clear();
+        self.cleared = true;
         self.uncommitted = true;
         Ok(())
     }
@@ -262,12 +433,17 @@ impl SearchIndex {
         }
         let started = Instant::now();
         self.uncommitted = false;
+        self.pending.clear();
+        self.cleared = false;
         if let Some(writer) = &mut self.writer
-            && let Err(err) = writer.commit()
+            && let Err(err) = commit_with_moved(writer, &self.moved)
         {
             self.writer = None;
+            // The pending changes are dropped with the writer, and so are their moves.
+            self.moved = (*self.moved_committed).clone();
             return Err(err.into());
         }
+        self.moved_committed = Arc::new(self.moved.clone());
         // The reload policy is manual: reload now, so a query issued after this returns sees
         // the commit, with no watcher thread and no polling delay.
         self.reader.reload()?;
@@ -317,18 +493,24 @@ impl SearchIndex {
             if cancel.load(Ordering::Relaxed) {
                 // Dropping an uncommitted writer discards its documents.
                 drop(writer);
+                self.moved = (*self.moved_committed).clone();
                 return Err(SearchError::Cancelled);
             }
             if replaces {
                 writer.delete_term(Term::from_field_text(fields.path, &path));
             }
-            for chunk in &chunks {
-                writer.add_document(document(&fields, chunk))?;
+            self.moved.remove(&path);
+            for (chunk, key) in chunks.iter().zip(chunk_keys(&chunks)) {
+                writer.add_document(document(&fields, chunk, key))?;
             }
             stats.files += 1;
             stats.chunks += chunks.len();
         }
-        writer.commit()?;
+        if let Err(err) = commit_with_moved(&mut writer, &self.moved) {
+            self.moved = (*self.moved_committed).clone();
+            return Err(err.into());
+        }
+        self.moved_committed = Arc::new(self.moved.clone());
         drop(writer);
         self.reader.reload()?;
         stats.elapsed = started.elapsed();
@@ -364,8 +546,46 @@ impl SearchIndex {
     }
 }
 
-fn document(fields: &Fields, chunk: &Chunk) -> TantivyDocument {
+/// Commits with the table of moved chunks as the payload, so both become visible together.
+fn commit_with_moved(writer: &mut IndexWriter, moved: &Moved) -> tantivy::Result<()> {
+    let mut prepared = writer.prepare_commit()?;
+    prepared.set_payload(&serde_json::to_string(moved).expect("a map of numbers serializes"));
+    prepared.commit()?;
+    Ok(())
+}
+
+/// The key of each chunk: a hash of everything indexed about it (path, module, names, kind,
+/// docstring, text) and of how many chunks before it in the file have the same hash, so that
+/// identical chunks of one file still get different keys.
+pub(crate) fn chunk_keys(chunks: &[Chunk]) -> Vec<u64> {
+    let mut seen: FxHashMap<u64, u64> = FxHashMap::default();
+    chunks
+        .iter()
+        .map(|chunk| {
+            let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+            for text in [&chunk.path, &chunk.module, &chunk.name, &chunk.qualified_name, &chunk.body] {
+                hasher.update(&(text.len() as u64).to_le_bytes());
+                hasher.update(text.as_bytes());
+            }
+            hasher.update(chunk.kind.as_str().as_bytes());
+            match &chunk.doc {
+                Some(doc) => {
+                    hasher.update(&(doc.len() as u64).to_le_bytes());
+                    hasher.update(doc.as_bytes());
+                }
+                None => hasher.update(&u64::MAX.to_le_bytes()),
+            }
+            let content = hasher.digest();
+            let occurrence = seen.entry(content).or_default();
+            *occurrence += 1;
+            xxhash_rust::xxh3::xxh3_64_with_seed(&content.to_le_bytes(), *occurrence)
+        })
+        .collect()
+}
+
+fn document(fields: &Fields, chunk: &Chunk, key: u64) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
+    doc.add_u64(fields.chunk_key, key);
     doc.add_u64(fields.path_key, xxhash_rust::xxh3::xxh3_64(chunk.path.as_bytes()));
     doc.add_u64(fields.test, u64::from(is_test_path(&chunk.path)));
     doc.add_text(fields.path, &chunk.path);

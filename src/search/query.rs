@@ -27,7 +27,7 @@ use tantivy::{
 
 use super::{
     ChunkKind, SearchError, SearchResult,
-    index::SearchSnapshot,
+    index::{SearchSnapshot, Span},
     tokenizer::{Splitter, TokenKind},
 };
 
@@ -345,15 +345,31 @@ impl SearchSnapshot {
             doc.get_first(f.kind).and_then(|v| v.as_str()).and_then(ChunkKind::parse).ok_or_else(|| {
                 SearchError::Tantivy(tantivy::TantivyError::SchemaError("chunk without a kind".to_owned()))
             })?;
-        Ok(SearchHit {
-            path: text(f.path),
-            name: text(f.name),
-            qualified_name: text(f.qualified_name),
-            kind,
+        let path = text(f.path);
+        // A chunk kept across an edit that moved it is where the table of moved chunks says.
+        let moved = match self.moved.get(&path) {
+            Some(spans) => {
+                let keys =
+                    self.searcher.segment_reader(address.segment_ord).fast_fields().u64("chunk_key")?;
+                keys.first(address.doc_id).and_then(|key| spans.get(&key)).copied()
+            }
+            None => None,
+        };
+        let span = moved.unwrap_or(Span {
             start_line: number(f.start_line),
             end_line: number(f.end_line),
             start_byte: number(f.start_byte),
             end_byte: number(f.end_byte),
+        });
+        Ok(SearchHit {
+            path,
+            name: text(f.name),
+            qualified_name: text(f.qualified_name),
+            kind,
+            start_line: span.start_line,
+            end_line: span.end_line,
+            start_byte: span.start_byte,
+            end_byte: span.end_byte,
             score,
         })
     }
