@@ -13,7 +13,7 @@ use std::{
 use crate::{
     history::{FACTS_FORMAT, FunctionScope, History, HistoryFacts, HistoryOptions, Refresh},
     stdx::CancelToken,
-    workspace::IndexCache,
+    workspace::{DiskSync, IndexCache},
 };
 
 const WINDOW_DAYS: i64 = 400;
@@ -65,7 +65,7 @@ pub fn load_history(root: &Path, cache: Option<&IndexCache>, cancel: &CancelToke
     let fingerprint = u64::from(FACTS_FORMAT);
     let save = |history: &History| {
         if let Some(cache) = cache
-            && let Err(err) = cache.save_extra(&name, fingerprint, history.facts())
+            && let Err(err) = cache.save_extra(&name, fingerprint, history.facts(), DiskSync::Wait)
         {
             tracing::warn!("could not save history facts: {err}");
         }

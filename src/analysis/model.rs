@@ -34,7 +34,7 @@ use crate::{
     risk::RiskTable,
     search::{BulkOptions, Chunk, SearchIndex, SearchSnapshot, chunks_for_file},
     syntax::{FileSummary, Languages, SyntaxTree},
-    workspace::{FileId, IndexCache, read_source},
+    workspace::{DiskSync, FileId, IndexCache, read_source},
 };
 
 /// What snapshots read.
@@ -437,7 +437,7 @@ impl ModelThread {
         *self.model.search.write() = Some(index.snapshot());
         if let (Some(cache), Some(_)) = (&self.config.cache, index.directory())
             && let Err(err) =
-                cache.save_extra_without_sync(MANIFEST, self.manifest_fingerprint(), &self.manifest)
+                cache.save_extra(MANIFEST, self.manifest_fingerprint(), &self.manifest, DiskSync::Skip)
         {
             tracing::warn!("could not save the search manifest: {err}");
         }

@@ -20,7 +20,7 @@ use crate::{
         CodeFacts, ContextBuilder, FileContext, FileInput, RiskTable, analyze_code, summarize_and_analyze,
     },
     syntax::{FileSummary, Language, Languages, ParseBudget, SyntaxTree, parse_text},
-    workspace::{FileId, IndexCache, read_source},
+    workspace::{DiskSync, FileId, IndexCache, read_source},
 };
 
 /// Code facts by the content hash of the text they were read from.
@@ -143,7 +143,8 @@ impl RiskState {
         self.code = analyzed.into_iter().map(|(path, hash, facts, _)| (path, (hash, facts))).collect();
         if n_analyzed > 0
             && let Some(cache) = cache
-            && let Err(err) = cache.save_extra(CODE_CACHE, Self::fingerprint(languages), &self.code)
+            && let Err(err) =
+                cache.save_extra(CODE_CACHE, Self::fingerprint(languages), &self.code, DiskSync::Wait)
         {
             tracing::warn!("could not save risk facts: {err}");
         }

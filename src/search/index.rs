@@ -180,9 +180,7 @@ pub struct SearchIndex {
     writer: Option<IndexWriter>,
     dir: Option<PathBuf>,
     uncommitted: bool,
-    /// Moved chunks as of the last commit (what snapshots read) and with the pending changes.
-    moved_committed: Arc<Moved>,
-    moved: Moved,
+    moved: MovedTable,
     /// Files changed since the last commit: the committed documents no longer describe them, so
     /// a second change before the commit replaces them whole. After [`Self::clear`], every file.
     pending: FxHashSet<String>,
@@ -276,8 +274,7 @@ impl SearchIndex {
             writer: None,
             dir,
             uncommitted: false,
-            moved_committed: Arc::new(moved.clone()),
-            moved,
+            moved: MovedTable { committed: Arc::new(moved.clone()), pending: moved },
             pending: FxHashSet::default(),
             cleared: false,
         })
@@ -293,7 +290,7 @@ impl SearchIndex {
         SearchSnapshot {
             searcher: self.reader.searcher(),
             fields: self.fields,
-            moved: self.moved_committed.clone(),
+            moved: self.moved.committed.clone(),
         }
     }
 
@@ -313,7 +310,7 @@ impl SearchIndex {
     pub fn replace_file(&mut self, path: &str, chunks: &[Chunk]) -> SearchResult<Replaced> {
         debug_assert!(chunks.iter().all(|c| c.path == path), "chunk of another file");
         let keys = chunk_keys(chunks);
-        let room = self.moved.values().map(FxHashMap::len).sum::<usize>() < MAX_MOVED;
+        let room = self.moved.pending.values().map(FxHashMap::len).sum::<usize>() < MAX_MOVED;
         let diff = room && !self.cleared && !self.pending.contains(path);
         let indexed = if diff { self.indexed_spans(path)? } else { None };
         let fields = self.fields;
@@ -323,12 +320,12 @@ impl SearchIndex {
             for (chunk, key) in chunks.iter().zip(&keys) {
                 writer.add_document(document(&fields, chunk, *key))?;
             }
-            self.moved.remove(path);
+            self.moved.pending.remove(path);
             self.pending.insert(path.to_owned());
             self.uncommitted = true;
             return Ok(Replaced { indexed: chunks.len(), kept: 0 });
         };
-        let mut moved = self.moved.remove(path).unwrap_or_default();
+        let mut moved = self.moved.pending.remove(path).unwrap_or_default();
         let mut replaced = Replaced::default();
         let writer = self.writer()?;
         let new_keys: FxHashSet<u64> = keys.iter().copied().collect();
@@ -354,7 +351,7 @@ impl SearchIndex {
             }
         }
         if !moved.is_empty() {
-            self.moved.insert(path.to_owned(), moved);
+            self.moved.pending.insert(path.to_owned(), moved);
         }
         self.pending.insert(path.to_owned());
         self.uncommitted = true;
@@ -407,7 +404,7 @@ impl SearchIndex {
     pub fn remove_file(&mut self, path: &str) -> SearchResult<()> {
         let fields = self.fields;
         self.writer()?.delete_term(Term::from_field_text(fields.path, path));
-        self.moved.remove(path);
+        self.moved.pending.remove(path);
         self.pending.insert(path.to_owned());
         self.uncommitted = true;
         Ok(())
@@ -416,7 +413,7 @@ impl SearchIndex {
     /// Removes every chunk (visible after [`Self::commit`]).
     pub fn clear(&mut self) -> SearchResult<()> {
         self.writer()?.delete_all_documents()?;
-        self.moved.clear();
+        self.moved.pending.clear();
         self.cleared = true;
         self.uncommitted = true;
         Ok(())
@@ -436,14 +433,11 @@ impl SearchIndex {
         self.pending.clear();
         self.cleared = false;
         if let Some(writer) = &mut self.writer
-            && let Err(err) = commit_with_moved(writer, &self.moved)
+            && let Err(err) = commit_with_moved(writer, &mut self.moved)
         {
             self.writer = None;
-            // The pending changes are dropped with the writer, and so are their moves.
-            self.moved = (*self.moved_committed).clone();
             return Err(err.into());
         }
-        self.moved_committed = Arc::new(self.moved.clone());
         // The reload policy is manual: reload now, so a query issued after this returns sees
         // the commit, with no watcher thread and no polling delay.
         self.reader.reload()?;
@@ -493,24 +487,20 @@ impl SearchIndex {
             if cancel.load(Ordering::Relaxed) {
                 // Dropping an uncommitted writer discards its documents.
                 drop(writer);
-                self.moved = (*self.moved_committed).clone();
+                self.moved.discard_pending();
                 return Err(SearchError::Cancelled);
             }
             if replaces {
                 writer.delete_term(Term::from_field_text(fields.path, &path));
             }
-            self.moved.remove(&path);
+            self.moved.pending.remove(&path);
             for (chunk, key) in chunks.iter().zip(chunk_keys(&chunks)) {
                 writer.add_document(document(&fields, chunk, key))?;
             }
             stats.files += 1;
             stats.chunks += chunks.len();
         }
-        if let Err(err) = commit_with_moved(&mut writer, &self.moved) {
-            self.moved = (*self.moved_committed).clone();
-            return Err(err.into());
-        }
-        self.moved_committed = Arc::new(self.moved.clone());
+        commit_with_moved(&mut writer, &mut self.moved)?;
         drop(writer);
         self.reader.reload()?;
         stats.elapsed = started.elapsed();
@@ -546,12 +536,38 @@ impl SearchIndex {
     }
 }
 
-/// Commits with the table of moved chunks as the payload, so both become visible together.
-fn commit_with_moved(writer: &mut IndexWriter, moved: &Moved) -> tantivy::Result<()> {
-    let mut prepared = writer.prepare_commit()?;
-    prepared.set_payload(&serde_json::to_string(moved).expect("a map of numbers serializes"));
-    prepared.commit()?;
-    Ok(())
+/// The table of moved chunks as of the last commit (what snapshots read) and with the changes
+/// made since.
+struct MovedTable {
+    committed: Arc<Moved>,
+    pending: Moved,
+}
+
+impl MovedTable {
+    /// Forgets the changes since the last commit, as a dropped writer forgets its documents.
+    fn discard_pending(&mut self) {
+        self.pending = (*self.committed).clone();
+    }
+}
+
+/// Commits with the pending table of moved chunks as the payload, so both become visible
+/// together; if the commit fails, the table's pending changes go with the writer's.
+fn commit_with_moved(writer: &mut IndexWriter, moved: &mut MovedTable) -> tantivy::Result<()> {
+    let payload = serde_json::to_string(&moved.pending).expect("a map of numbers serializes");
+    let committed = writer.prepare_commit().and_then(|mut prepared| {
+        prepared.set_payload(&payload);
+        prepared.commit()
+    });
+    match committed {
+        Ok(_) => {
+            moved.committed = Arc::new(moved.pending.clone());
+            Ok(())
+        }
+        Err(err) => {
+            moved.discard_pending();
+            Err(err)
+        }
+    }
 }
 
 /// The key of each chunk: a hash of everything indexed about it (path, module, names, kind,

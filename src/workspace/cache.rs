@@ -150,22 +150,9 @@ impl IndexCache {
         name: &str,
         fingerprint: u64,
         value: &T,
+        sync: DiskSync,
     ) -> Result<(), CacheError> {
-        write_blob(&self.extra_path(name), fingerprint, value, DiskSync::Wait)
-    }
-
-    /// [`Self::save_extra`] without waiting for the disk: for an artefact saved on every edit,
-    /// where an fsync would put the disk's latency (milliseconds on a busy one) into the edit's.
-    /// It is still replaced atomically, so a crashed process leaves the old or the new version;
-    /// after an OS crash the file may be torn, which the next load reports as corrupt, and the
-    /// caller rebuilds what it describes.
-    pub fn save_extra_without_sync<T: Serialize>(
-        &self,
-        name: &str,
-        fingerprint: u64,
-        value: &T,
-    ) -> Result<(), CacheError> {
-        write_blob(&self.extra_path(name), fingerprint, value, DiskSync::Skip)
+        write_blob(&self.extra_path(name), fingerprint, value, sync)
     }
 
     fn extra_path(&self, name: &str) -> PathBuf {
@@ -194,10 +181,14 @@ fn read_blob<T: serde::de::DeserializeOwned>(file: &Path, fingerprint: u64) -> R
     Ok((value, u64_at(20)))
 }
 
-/// Whether [`write_blob`] waits for the file to reach the disk before renaming it into place.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum DiskSync {
+/// Whether a save waits for the file to reach the disk before renaming it into place. Either
+/// way the file is replaced atomically, so a crashed process leaves the old or the new version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiskSync {
     Wait,
+    /// For an artefact saved on every edit, where an fsync would put the disk's latency
+    /// (milliseconds on a busy one) into the edit's. After an OS crash the file may be torn,
+    /// which the next load reports as corrupt, and the caller rebuilds what it describes.
     Skip,
 }
 

@@ -18,7 +18,7 @@ mod vfs;
 mod watch;
 mod write;
 
-pub use cache::{CacheError, CachedIndex, FileStamp, IndexCache};
+pub use cache::{CacheError, CachedIndex, DiskSync, FileStamp, IndexCache};
 pub use discover::{
     DiscoverOptions, Discovery, SkipReason, Skipped, discover, grammar_overrides, read_source,
 };
