@@ -92,8 +92,9 @@ pub enum ModelUpdate {
     Rebuild(Vec<ModelFile>),
     File(ModelFile),
     Remove(FileId),
-    /// History changed (read for the first time, or new commits): score risk again.
-    Rescore,
+    /// History changed (read for the first time, or new commits): score risk again. The number
+    /// names the request (they increase); `RiskScored` reports the latest one it has seen.
+    Rescore(u64),
     /// Code facts indexing read, for the next rebuild (send them before it).
     Facts(FactsByHash),
 }
@@ -123,6 +124,10 @@ pub enum ModelEvent {
     RiskScored {
         stats: RiskStats,
         elapsed: Duration,
+        /// The latest `Rescore` request received before this scoring read the history: the
+        /// history that request announced is in these scores. A rebuild's scores may have read
+        /// the history just before a newer one was set, and must not pass for that rescore.
+        rescore_seen: u64,
     },
 }
 
@@ -156,6 +161,7 @@ impl ModelUpdater {
                 search: None,
                 manifest: FxHashMap::default(),
                 risk: RiskState::new(),
+                rescore_seen: 0,
                 events: Arc::new(events),
             }
             .run(&receiver);
@@ -198,6 +204,8 @@ struct ModelThread {
     /// Path → xxh3 of the text indexed for it.
     manifest: FxHashMap<String, u64>,
     risk: RiskState,
+    /// The latest `Rescore` request taken off the queue.
+    rescore_seen: u64,
     /// Shared with the thread that builds the graph beside the search index.
     events: Arc<dyn Fn(ModelEvent) + Send + Sync>,
 }
@@ -221,7 +229,10 @@ impl ModelThread {
                         order.clear();
                         rescore = false;
                     }
-                    ModelUpdate::Rescore => rescore = true,
+                    ModelUpdate::Rescore(request) => {
+                        rescore = true;
+                        self.rescore_seen = self.rescore_seen.max(request);
+                    }
                     ModelUpdate::Facts(facts) => self.risk.add_fresh(facts),
                     ModelUpdate::File(file) => {
                         if pending.insert(file.file, Some(file.clone())).is_none() {
@@ -324,19 +335,24 @@ impl ModelThread {
             self.config.cold,
             self.config.max_file_size,
         );
-        (self.events)(ModelEvent::RiskScored { stats, elapsed: started.elapsed() });
+        self.risk_scored(stats, started);
         crate::stdx::release_free_memory();
+    }
+
+    fn risk_scored(&self, stats: RiskStats, started: Instant) {
+        let rescore_seen = self.rescore_seen;
+        (self.events)(ModelEvent::RiskScored { stats, elapsed: started.elapsed(), rescore_seen });
     }
 
     fn rescore_risk(&mut self) {
         let started = Instant::now();
         if self.model.risk.read().is_none() {
             // The first build will use the new history; say so, so that nobody waits for this.
-            (self.events)(ModelEvent::RiskScored { stats: RiskStats::default(), elapsed: started.elapsed() });
+            self.risk_scored(RiskStats::default(), started);
             return;
         }
         let stats = self.risk.rescore(&self.model);
-        (self.events)(ModelEvent::RiskScored { stats, elapsed: started.elapsed() });
+        self.risk_scored(stats, started);
     }
 
     fn open_search(&mut self) -> &mut SearchIndex {
@@ -515,7 +531,7 @@ impl ModelThread {
         if !risk_changes.is_empty() {
             let started = Instant::now();
             if let Some(stats) = self.risk.update(&self.model, risk_changes, &self.config.languages) {
-                (self.events)(ModelEvent::RiskScored { stats, elapsed: started.elapsed() });
+                self.risk_scored(stats, started);
             }
         }
     }

@@ -300,7 +300,9 @@ impl Server {
                     reporter.end(&self.sender, Some(message));
                 }
             }
-            ModelEvent::RiskScored { stats, elapsed } => self.on_risk_scored(stats, elapsed),
+            ModelEvent::RiskScored { stats, elapsed, rescore_seen } => {
+                self.on_risk_scored(stats, elapsed, rescore_seen)
+            }
             ModelEvent::Updated { files, stats, elapsed } => {
                 tracing::debug!(
                     "model updated for {files} files ({} re-resolved) in {:.1} ms",

@@ -35,8 +35,10 @@ pub(crate) struct DiagnosticsState {
     /// History has been read (or found missing) at least once: before that, scores would change
     /// as soon as it arrives, so nothing is published.
     history_settled: bool,
-    /// A rescore was asked for (history changed) and has not reported yet.
-    rescore_pending: bool,
+    /// The latest rescore asked for (history changed), and the latest one a full scoring has
+    /// reported seeing: the table is stale while they differ.
+    rescore_requested: u64,
+    rescore_done: u64,
     /// A workspace-wide push is running.
     full_running: bool,
 }
@@ -56,7 +58,7 @@ impl Server {
         self.config.risk.enabled && !self.client.pull_diagnostics
     }
 
-    pub(crate) fn on_risk_scored(&mut self, stats: RiskStats, elapsed: Duration) {
+    pub(crate) fn on_risk_scored(&mut self, stats: RiskStats, elapsed: Duration, rescore_seen: u64) {
         tracing::info!(
             "risk: {} files, {} functions ranked ({} analyzed, history {}) in {:.0} ms",
             stats.files,
@@ -67,7 +69,7 @@ impl Server {
         );
         match stats.changed {
             None => {
-                self.diagnostics.rescore_pending = false;
+                self.diagnostics.rescore_done = self.diagnostics.rescore_done.max(rescore_seen);
                 self.publish_all_diagnostics();
             }
             Some(changed) => {
@@ -93,8 +95,8 @@ impl Server {
     /// A root's history changed: the risk table must be scored again.
     pub(crate) fn request_rescore(&mut self) {
         if let Some(model) = &self.model {
-            self.diagnostics.rescore_pending = true;
-            model.send(crate::analysis::ModelUpdate::Rescore);
+            self.diagnostics.rescore_requested += 1;
+            model.send(crate::analysis::ModelUpdate::Rescore(self.diagnostics.rescore_requested));
         }
     }
 
@@ -102,7 +104,7 @@ impl Server {
     /// `workspace/diagnostic/refresh` to clients that pull.
     pub(crate) fn publish_all_diagnostics(&mut self) {
         let ready = self.diagnostics.history_settled
-            && !self.diagnostics.rescore_pending
+            && self.diagnostics.rescore_done == self.diagnostics.rescore_requested
             && self.host.model().risk.read().is_some();
         if !ready || !self.config.risk.enabled {
             return;
