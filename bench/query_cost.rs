@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use repolens::syntax::{LanguageId, Languages, ParseBudget, QueryFile, parse_text};
+use repolens::syntax::{LanguageId, Languages, ParseBudget, QueryFile, WalkQuery, parse_text};
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Query, QueryCursor};
 
@@ -77,6 +77,58 @@ fn main() {
         t.elapsed().as_secs_f64() * 1000.0
     };
     println!("plain cursor walk: {walk:.0} ms");
+    // The same query on repolens's one-walk engine: its time, and whether it finds exactly the
+    // matches tree-sitter's cursor finds.
+    let walk_query = WalkQuery::new(&lang.grammar, &source, &full).unwrap();
+    let walk_ms = (1..=3)
+        .map(|_| {
+            let t = Instant::now();
+            let mut n = 0usize;
+            for (tree, text) in trees.iter().zip(&files) {
+                walk_query.for_each_match(tree.root_node(), text.as_bytes(), &mut |m| n += m.captures.len());
+            }
+            std::hint::black_box(n);
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .fold(f64::INFINITY, f64::min);
+    type Key = (usize, Vec<(u32, usize, usize, u16)>);
+    let key = |pattern: usize, captures: &[tree_sitter::QueryCapture]| -> Key {
+        let mut c: Vec<_> = captures
+            .iter()
+            .map(|c| (c.index, c.node.start_byte(), c.node.end_byte(), c.node.kind_id()))
+            .collect();
+        c.sort_unstable();
+        (pattern, c)
+    };
+    let (mut differing_files, mut first_difference) = (0, None);
+    let mut cursor = QueryCursor::new();
+    for (tree, text) in trees.iter().zip(&files) {
+        let mut expected: Vec<Key> = Vec::new();
+        let mut matches = cursor.matches(&full, tree.root_node(), text.as_bytes());
+        while let Some(m) = matches.next() {
+            expected.push(key(m.pattern_index, m.captures));
+        }
+        let mut found: Vec<Key> = Vec::new();
+        walk_query.for_each_match(tree.root_node(), text.as_bytes(), &mut |m| {
+            found.push(key(m.pattern_index, m.captures));
+        });
+        expected.sort();
+        found.sort();
+        if expected != found {
+            differing_files += 1;
+            if first_difference.is_none() {
+                let missing: Vec<_> =
+                    expected.iter().filter(|k| !found.contains(k)).take(3).cloned().collect();
+                let extra: Vec<_> = found.iter().filter(|k| !expected.contains(k)).take(3).cloned().collect();
+                first_difference = Some(format!("missing {missing:?}, extra {extra:?}"));
+            }
+        }
+    }
+    println!(
+        "walk query: {walk_ms:.0} ms; files whose matches differ from tree-sitter's: {differing_files}{}",
+        first_difference.map_or(String::new(), |d| format!(" (first: {d})"))
+    );
+
     let mut savings = Vec::new();
     for i in 0..full.pattern_count() {
         let mut q = Query::new(&lang.grammar, &source).unwrap();

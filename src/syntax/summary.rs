@@ -65,7 +65,7 @@ impl FileSummary {
         lang: &Language,
         tree: &SyntaxTree,
         text: &str,
-        on_other: &mut dyn FnMut(&tree_sitter::QueryMatch<'_, '_>),
+        on_other: &mut dyn FnMut(&super::PatternMatch<'_, '_>),
     ) -> FileSummary {
         let (tags, imports) = match &lang.queries {
             Some(queries) => queries.run(tree, text.as_bytes(), on_other),

@@ -10,9 +10,9 @@ use std::cell::RefCell;
 
 use regex::Regex;
 use streaming_iterator::StreamingIterator;
-use tree_sitter::{Node, Query, QueryCursor, QueryMatch, QueryPredicateArg};
+use tree_sitter::{Node, Query, QueryCursor, QueryPredicateArg};
 
-use super::SyntaxTree;
+use super::{PatternMatch, SyntaxTree};
 use crate::text::TextRange;
 
 /// What a definition defines; the suffix of its `@definition.<kind>` capture.
@@ -180,7 +180,7 @@ impl TagsQuery {
             cursor.set_byte_range(span.map_or(0..usize::MAX, |s| s.as_usize()));
             let mut matches = cursor.matches(&self.query, tree.root_node(), text);
             while let Some(m) = matches.next() {
-                found.extend(self.matcher.tag_of(m, text));
+                found.extend(self.matcher.tag_of(&PatternMatch::from_query_match(m), text));
             }
         });
         found
@@ -227,7 +227,7 @@ impl TagMatcher {
     }
 
     /// The tag one match yields, with its pattern's rank (earlier patterns win in [`dedup_tags`]).
-    pub(crate) fn tag_of(&self, m: &QueryMatch<'_, '_>, text: &[u8]) -> Option<(Tag, usize)> {
+    pub(crate) fn tag_of(&self, m: &PatternMatch<'_, '_>, text: &[u8]) -> Option<(Tag, usize)> {
         let mut tag: Option<(TagKind, Node)> = None;
         let mut name_node = None;
         let mut docs: Vec<Node> = Vec::new();
