@@ -72,13 +72,21 @@ struct NodePat {
     captures: Vec<u32>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// Ordered (kinds first) so that a pattern's root kinds sort and deduplicate.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum KindPat {
     Kind(u16),
     /// `(_)`
     AnyNamed,
     /// `_`
     Any,
+}
+
+impl NodePat {
+    /// A pattern with no children, fields or anchors of its own (yet).
+    fn leaf(kind: KindPat, captures: Vec<u32>) -> NodePat {
+        NodePat { kind, negated_fields: Vec::new(), children: Vec::new(), anchored_end: false, captures }
+    }
 }
 
 struct ChildStep {
@@ -400,23 +408,6 @@ fn root_kinds(pat: &Pat, out: &mut Vec<KindPat>) {
     }
 }
 
-impl PartialOrd for KindPat {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for KindPat {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        let key = |k: &KindPat| match *k {
-            KindPat::Kind(id) => (0, id),
-            KindPat::AnyNamed => (1, 0),
-            KindPat::Any => (2, 0),
-        };
-        key(self).cmp(&key(other))
-    }
-}
-
 const NONE: u32 = u32::MAX;
 
 /// The largest record buffer kept for the next file (~0.9 MB).
@@ -655,7 +646,7 @@ impl Parser<'_> {
         let grouped = matches!(
             (self.peek(), self.peek_at(1)),
             (Some(Token::Open), Some(Token::Open | Token::OpenBracket))
-        ) && !self.is_predicate_ahead();
+        );
         let root = if grouped {
             self.expect(&Token::Open)?;
             let root = self.pattern(&mut predicates)?;
@@ -692,13 +683,7 @@ impl Parser<'_> {
                     Token::Word(w) if !w.starts_with('#') => KindPat::Kind(self.kind(&w, true)?),
                     other => bail!("{other:?} as a node type is not implemented"),
                 };
-                let mut node = NodePat {
-                    kind,
-                    negated_fields: Vec::new(),
-                    children: Vec::new(),
-                    anchored_end: false,
-                    captures: vec![],
-                };
+                let mut node = NodePat::leaf(kind, Vec::new());
                 let mut immediate = false;
                 loop {
                     match self.peek().context("unclosed node pattern")? {
@@ -719,7 +704,7 @@ impl Parser<'_> {
                             }
                         }
                         Token::Word(field) if self.peek_at(1) == Some(&Token::Colon) => {
-                            let field = self.field(&field.clone())?;
+                            let field = self.field(field)?;
                             self.at += 2;
                             let pat = self.pattern(predicates)?;
                             node.children.push(ChildStep { field: Some(field), immediate, pat });
@@ -736,20 +721,10 @@ impl Parser<'_> {
                 node.captures = self.captures()?;
                 Pat::Node(node)
             }
-            Token::Str(anonymous) => Pat::Node(NodePat {
-                kind: KindPat::Kind(self.kind(&anonymous, false)?),
-                negated_fields: Vec::new(),
-                children: Vec::new(),
-                anchored_end: false,
-                captures: self.captures()?,
-            }),
-            Token::Word(w) if w == "_" => Pat::Node(NodePat {
-                kind: KindPat::Any,
-                negated_fields: Vec::new(),
-                children: Vec::new(),
-                anchored_end: false,
-                captures: self.captures()?,
-            }),
+            Token::Str(anonymous) => {
+                Pat::Node(NodePat::leaf(KindPat::Kind(self.kind(&anonymous, false)?), self.captures()?))
+            }
+            Token::Word(w) if w == "_" => Pat::Node(NodePat::leaf(KindPat::Any, self.captures()?)),
             other => bail!("{other:?} is not implemented here"),
         };
         if let Some(Token::Quantifier(q)) = self.peek() {
@@ -800,13 +775,12 @@ impl Parser<'_> {
         let name = name.trim_start_matches('#');
         let positive = !name.starts_with("not-") && !name.starts_with("any-not-");
         let all = !name.starts_with("any-");
-        let operator = name.trim_start_matches("any-").trim_start_matches("not-");
         let first = match args.first() {
             Some(Ok(capture)) => Some(*capture),
             _ => None,
         };
-        match (operator, name, first) {
-            (_, "any-of?" | "not-any-of?", Some(capture)) => {
+        match (name, first) {
+            ("any-of?" | "not-any-of?", Some(capture)) => {
                 let values = args[1..]
                     .iter()
                     .map(|arg| match arg {
@@ -814,9 +788,9 @@ impl Parser<'_> {
                         Ok(_) => bail!("#{name} takes strings after its capture"),
                     })
                     .collect::<anyhow::Result<Vec<_>>>()?;
-                predicates.push(Predicate::AnyOf { capture, values, positive: name == "any-of?" });
+                predicates.push(Predicate::AnyOf { capture, values, positive });
             }
-            ("eq?", _, Some(capture)) => match args.get(1) {
+            ("eq?" | "not-eq?" | "any-eq?" | "any-not-eq?", Some(capture)) => match args.get(1) {
                 Some(Ok(right)) => {
                     predicates.push(Predicate::EqCapture { left: capture, right: *right, positive, all })
                 }
@@ -828,14 +802,14 @@ impl Parser<'_> {
                 }),
                 None => bail!("#{name} takes two arguments"),
             },
-            ("match?", _, Some(capture)) => match args.get(1) {
+            ("match?" | "not-match?" | "any-match?" | "any-not-match?", Some(capture)) => match args.get(1) {
                 Some(Err(pattern)) => {
                     let regex = Regex::new(pattern).with_context(|| format!("invalid regex {pattern:?}"))?;
                     predicates.push(Predicate::Match { capture, regex, positive, all });
                 }
                 _ => bail!("#{name} takes a capture and a regex"),
             },
-            (_, "is?" | "is-not?", _) => bail!("#{name} is not implemented"),
+            ("is?" | "is-not?", _) => bail!("#{name} is not implemented"),
             // Directives (`#strip!`, `#set!`) and unknown predicates are the caller's, as they
             // are tree-sitter's general predicates.
             _ => {}
