@@ -435,6 +435,39 @@ fn a_persisted_index_reopens_with_the_same_answers() {
 }
 
 #[test]
+fn an_index_whose_disk_writes_fail_keeps_serving_edits_and_reopens_at_its_last_complete_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("search");
+    let hashers = "app/auth/hashers.py";
+    let argon = "def hash_with_argon2(raw_password):\n    return argon2.hash(raw_password)\n";
+    {
+        let mut index = SearchIndex::open_or_create(&path).unwrap();
+        build(&mut index);
+        let (sent, received) = std::sync::mpsc::channel();
+        index.when_persisted(move || sent.send(()).unwrap());
+        received.recv_timeout(std::time::Duration::from_secs(60)).expect("the build reaches the disk");
+        // Something in the way of the next `meta.json`: writing it fails.
+        std::fs::create_dir(path.join("meta.json.tmp")).unwrap();
+        index.replace_file(hashers, &chunks(hashers, argon)).unwrap();
+        index.commit().unwrap();
+        assert_eq!(first(&index, "argon2"), "app.auth.hashers.hash_with_argon2");
+        index.replace_file(FILES[5].0, &[]).unwrap();
+        index.commit().unwrap();
+        let saved = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = saved.clone();
+        index.when_persisted(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
+        drop(index);
+        // What would describe the edits (the search manifest) is never written.
+        assert!(!saved.load(std::sync::atomic::Ordering::SeqCst));
+    }
+    std::fs::remove_dir(path.join("meta.json.tmp")).unwrap();
+    let reopened = SearchIndex::open_or_create(&path).unwrap();
+    assert!(!top(&reopened, "argon2", 5).iter().any(|q| q.contains("argon2")));
+    assert_eq!(first(&reopened, "pbkdf2_hmac"), "app.auth.hashers.make_password");
+    assert_eq!(first(&reopened, "getUserName"), "app.users.models.User.get_user_name");
+}
+
+#[test]
 fn a_second_writer_on_the_same_directory_is_locked_out() {
     let dir = tempfile::tempdir().unwrap();
     let mut first = SearchIndex::open_or_create(dir.path()).unwrap();

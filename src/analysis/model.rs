@@ -438,7 +438,15 @@ impl ModelThread {
         }
         self.manifest = manifest;
         match result {
-            Ok(()) => self.after_commit(),
+            Ok(()) => {
+                self.after_commit();
+                // Edits are persisted behind their commits, but a build is what the next start
+                // reads: a command that exits right after it must leave it (and the manifest)
+                // on disk. The few small files not already written take milliseconds.
+                if let Some(index) = &self.search {
+                    index.wait_persisted();
+                }
+            }
             Err(err) => {
                 tracing::warn!("building the search index failed: {err}");
                 self.manifest.clear();
@@ -451,11 +459,15 @@ impl ModelThread {
     fn after_commit(&mut self) {
         let Some(index) = &self.search else { return };
         *self.model.search.write() = Some(index.snapshot());
-        if let (Some(cache), Some(_)) = (&self.config.cache, index.directory())
-            && let Err(err) =
-                cache.save_extra(MANIFEST, self.manifest_fingerprint(), &self.manifest, DiskSync::Skip)
-        {
-            tracing::warn!("could not save the search manifest: {err}");
+        if let (Some(cache), Some(_)) = (&self.config.cache, index.directory()) {
+            // Saved behind the index's own writes: the manifest must not get ahead of the disk.
+            let (cache, fingerprint, manifest) =
+                (cache.clone(), self.manifest_fingerprint(), self.manifest.clone());
+            index.when_persisted(move || {
+                if let Err(err) = cache.save_extra(MANIFEST, fingerprint, &manifest, DiskSync::Skip) {
+                    tracing::warn!("could not save the search manifest: {err}");
+                }
+            });
         }
     }
 
@@ -527,6 +539,7 @@ impl ModelThread {
                 Err(err) => tracing::warn!("updating the search index failed: {err}"),
             }
         }
+
         (self.events)(ModelEvent::Updated { files: order.len(), stats, elapsed: started.elapsed() });
         if !risk_changes.is_empty() {
             let started = Instant::now();

@@ -1,100 +1,410 @@
-//! The on-disk directory of a persisted index: tantivy's `MmapDirectory` without the fsyncs.
+//! The on-disk directory of a persisted index: tantivy's `MmapDirectory` without the fsyncs, and
+//! with small writes persisted behind the commit instead of inside it.
 //!
 //! The index is a cache that can always be rebuilt from the workspace, so its commits need to be
 //! atomic and visible, not durable across power loss. tantivy's `MmapDirectory` fsyncs every
 //! file of a new segment, the `meta.json` it renames into place and the directory itself: about
 //! ten fsyncs per commit, which measured ~110 ms (p50) for a one-file edit on a Django-sized
-//! index, against ~5 ms in memory. This wrapper writes the same files in the same order and
-//! renames `meta.json` atomically, but leaves flushing to the OS. A process crash loses nothing
-//! (the page cache survives it); an OS crash may leave a torn segment, which the checksum
-//! validation in `SearchIndex::open_or_create` detects, so the caller rebuilds.
+//! index, against ~5 ms in memory. This directory never fsyncs.
+//!
+//! It also keeps the commit of an edit off the disk altogether. A small file (a one-edit
+//! segment's files, `meta.json`, `managed.json`) is kept in memory when it is written and
+//! becomes readable at once; a persister thread writes it out afterwards. On a disk busy with
+//! other work, creating a file or renaming over one can stall for tens of milliseconds, and an
+//! edit's commit writes about a dozen of them. Files that outgrow [`SPILL_BYTES`] while being
+//! written (a bulk build's segments, merges) go straight to disk, so memory holds only small
+//! files and only until they are written.
+//!
+//! The persister applies writes, renames and deletes in the order tantivy made them, so the disk
+//! always holds some earlier commit in full: a segment file lands before the `meta.json` that
+//! names it. Work queued with [`CacheDirectory::after_pending_writes`] runs in the same order,
+//! which is how the search manifest stays no newer than the index on disk. A process that dies
+//! with writes still queued loses only the latest commits, which the next start re-indexes. If a
+//! write fails (a full disk), later `meta.json` writes, deletes and queued work are skipped, so
+//! the disk keeps the last complete commit and every file it names; the index keeps working from
+//! memory. An OS crash may leave a torn segment, which the checksum validation in
+//! `SearchIndex::open_or_create` detects, so the caller rebuilds.
 
 use std::{
+    collections::VecDeque,
     fs::{File, OpenOptions},
     io::{self, BufWriter, Write},
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{Arc, Condvar, Mutex, MutexGuard},
 };
 
+use rustc_hash::FxHashMap;
 use tantivy::{
     Directory,
     directory::{
-        AntiCallToken, DirectoryLock, FileHandle, Lock, MmapDirectory, TerminatingWrite, WatchCallback,
-        WatchHandle, WritePtr,
+        AntiCallToken, DirectoryLock, FileHandle, Lock, MmapDirectory, OwnedBytes, TerminatingWrite,
+        WatchCallback, WatchHandle, WritePtr,
         error::{DeleteError, LockError, OpenDirectoryError, OpenReadError, OpenWriteError},
     },
 };
 
-#[derive(Clone, Debug)]
+/// A file being written that grows past this goes to disk as it is written rather than being
+/// kept in memory until persisted. An edit's segment files are a few kilobytes each.
+pub(crate) const SPILL_BYTES: usize = 1 << 20;
+
+/// Work to run once everything written before it is on disk.
+type Job = Box<dyn FnOnce() + Send>;
+
+#[derive(Clone)]
 pub(crate) struct CacheDirectory {
     inner: MmapDirectory,
     root: PathBuf,
+    behind: Arc<WriteBehind>,
+}
+
+impl std::fmt::Debug for CacheDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheDirectory").field("root", &self.root).finish_non_exhaustive()
+    }
+}
+
+/// What the persister shares with the directory's clones.
+#[derive(Default)]
+struct WriteBehind {
+    state: Mutex<Pending>,
+    /// Signalled when work is queued or the persister should stop.
+    work: Condvar,
+    /// Signalled when the queue empties.
+    drained: Condvar,
+}
+
+#[derive(Default)]
+struct Pending {
+    /// The newest state of each file that the disk does not show yet.
+    files: FxHashMap<PathBuf, (u64, Entry)>,
+    queue: VecDeque<(u64, Op)>,
+    /// Sequence number of the last queued operation.
+    seq: u64,
+    /// A write failed: the disk must not move on to a commit that needs it.
+    failed: bool,
+    /// The persister thread is running.
+    running: bool,
+    stopping: bool,
+}
+
+#[derive(Clone)]
+enum Entry {
+    /// Opened for writing, not yet complete.
+    Writing,
+    Written(OwnedBytes),
+    Deleted,
+}
+
+/// One change to the disk. Writes carry their own bytes: a later `meta.json` must not reach the
+/// disk before the segment files it names.
+enum Op {
+    Write(PathBuf, OwnedBytes),
+    Replace(PathBuf, OwnedBytes),
+    Delete(PathBuf),
+    Run(Job),
+}
+
+impl WriteBehind {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl CacheDirectory {
     pub(crate) fn open(root: &Path) -> Result<CacheDirectory, OpenDirectoryError> {
-        Ok(CacheDirectory { inner: MmapDirectory::open(root)?, root: root.to_path_buf() })
+        Ok(CacheDirectory {
+            inner: MmapDirectory::open(root)?,
+            root: root.to_path_buf(),
+            behind: Arc::new(WriteBehind::default()),
+        })
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Runs `job` on the persister once everything written so far is on disk; skipped if a
+    /// write failed. Without a persister (it could not be started) the job runs now.
+    pub(crate) fn after_pending_writes(&self, job: impl FnOnce() + Send + 'static) {
+        if let Err(Op::Run(job)) = self.enqueue(Op::Run(Box::new(job)), None) {
+            job();
+        }
+    }
+
+    /// Waits until everything queued is on disk, and stops the persister. Later writes go
+    /// straight to disk.
+    pub(crate) fn close(&self) {
+        let mut state = self.behind.lock();
+        state.stopping = true;
+        self.behind.work.notify_all();
+        while state.running {
+            state = self.behind.drained.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Queues `op` and records `entry` as its path's newest state, starting the persister if
+    /// need be. Gives the operation back when there is no persister to run it.
+    fn enqueue(&self, op: Op, entry: Option<(&Path, Entry)>) -> Result<(), Op> {
+        let mut state = self.behind.lock();
+        if state.stopping || (!state.running && !self.start_persister(&mut state)) {
+            return Err(op);
+        }
+        state.seq += 1;
+        let seq = state.seq;
+        if let Some((path, entry)) = entry {
+            state.files.insert(path.to_path_buf(), (seq, entry));
+        }
+        state.queue.push_back((seq, op));
+        self.behind.work.notify_one();
+        Ok(())
+    }
+
+    fn start_persister(&self, state: &mut Pending) -> bool {
+        let (behind, root) = (self.behind.clone(), self.root.clone());
+        let spawned = std::thread::Builder::new()
+            .name("repolens-index-writes".into())
+            .spawn(move || persist(&behind, &root));
+        match spawned {
+            Ok(_) => state.running = true,
+            Err(err) => tracing::warn!("search index writes go straight to disk: {err}"),
+        }
+        state.running
+    }
+
+    /// The pending state of `path`, if the disk is not up to date with it.
+    fn pending(&self, path: &Path) -> Option<Entry> {
+        self.behind.lock().files.get(path).map(|(_, entry)| entry.clone())
     }
 }
 
-/// A file written without `sync_data` on close.
-struct UnsyncedFile(File);
+/// The persister: applies queued operations in order until told to stop with nothing left.
+fn persist(behind: &WriteBehind, root: &Path) {
+    let mut state = behind.lock();
+    loop {
+        let Some((seq, op)) = state.queue.pop_front() else {
+            behind.drained.notify_all();
+            if state.stopping {
+                break;
+            }
+            state = behind.work.wait(state).unwrap_or_else(|e| e.into_inner());
+            continue;
+        };
+        let path = match &op {
+            Op::Write(path, _) | Op::Replace(path, _) | Op::Delete(path) => Some(path.clone()),
+            Op::Run(_) => None,
+        };
+        // A segment merged away before it reached the disk need not be written at all.
+        let deleted = path.as_ref().is_some_and(|p| matches!(state.files.get(p), Some((_, Entry::Deleted))));
+        let failed = state.failed;
+        drop(state);
+        let result = match op {
+            Op::Write(..) if deleted => Ok(()),
+            Op::Write(path, bytes) => write_new(&root.join(&path), &bytes),
+            // After a failure the disk stays at its last complete commit: no newer `meta.json`,
+            // and none of the files that commit names is deleted. Like a failed write, what is
+            // not applied stays in memory for reads.
+            Op::Replace(path, _) if failed && path.as_path() == Path::new("meta.json") => {
+                Err(io::Error::other("an earlier write failed"))
+            }
+            Op::Delete(_) if failed => Err(io::Error::other("an earlier write failed")),
+            Op::Replace(path, bytes) => replace(&root.join(&path), &bytes),
+            Op::Delete(path) => match std::fs::remove_file(root.join(&path)) {
+                Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+                _ => Ok(()),
+            },
+            Op::Run(job) if !failed => {
+                job();
+                Ok(())
+            }
+            Op::Run(_) => Ok(()),
+        };
+        state = behind.lock();
+        match result {
+            // The disk now shows this operation, unless a newer one for the path is queued.
+            Ok(()) => {
+                if let Some(path) = path
+                    && state.files.get(&path).is_some_and(|(newest, _)| *newest == seq)
+                {
+                    state.files.remove(&path);
+                }
+            }
+            // The entry stays, so reads keep being served from memory.
+            Err(err) => {
+                if !state.failed {
+                    tracing::warn!(
+                        "could not write the search index to {}: {err}; it stays in memory until the next start",
+                        root.display()
+                    );
+                }
+                state.failed = true;
+            }
+        }
+    }
+    state.running = false;
+    behind.drained.notify_all();
+}
 
-impl Write for UnsyncedFile {
+fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = create_new(path)?;
+    file.write_all(bytes)
+}
+
+/// Writes beside the target and renames over it: readers see the old or the new content,
+/// never a mix.
+fn replace(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut temp = target.to_path_buf().into_os_string();
+    temp.push(".tmp");
+    let temp = PathBuf::from(temp);
+    std::fs::write(&temp, bytes)?;
+    std::fs::rename(&temp, target)
+}
+
+fn create_new(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+/// A file being written: in memory until it outgrows [`SPILL_BYTES`], then on disk.
+struct PendingFile {
+    dir: CacheDirectory,
+    path: PathBuf,
+    buffer: Vec<u8>,
+    spilled: Option<File>,
+    terminated: bool,
+}
+
+impl Drop for PendingFile {
+    /// A write abandoned before its end leaves no file behind, in memory or on disk.
+    fn drop(&mut self) {
+        if self.terminated {
+            return;
+        }
+        let mut state = self.dir.behind.lock();
+        if matches!(state.files.get(&self.path), Some((_, Entry::Writing))) {
+            state.files.remove(&self.path);
+        }
+        if self.spilled.take().is_some() {
+            let _ = std::fs::remove_file(self.dir.root.join(&self.path));
+        }
+    }
+}
+
+impl Write for PendingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
+        if let Some(file) = &mut self.spilled {
+            return file.write(buf);
+        }
+        self.buffer.extend_from_slice(buf);
+        if self.buffer.len() > SPILL_BYTES {
+            let mut file = create_new(&self.dir.root.join(&self.path))?;
+            file.write_all(&self.buffer)?;
+            self.buffer = Vec::new();
+            self.spilled = Some(file);
+            // The disk shows the file from now on.
+            let mut state = self.dir.behind.lock();
+            if matches!(state.files.get(&self.path), Some((_, Entry::Writing))) {
+                state.files.remove(&self.path);
+            }
+        }
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
+        match &mut self.spilled {
+            Some(file) => file.flush(),
+            None => Ok(()),
+        }
     }
 }
 
-impl TerminatingWrite for UnsyncedFile {
+impl TerminatingWrite for PendingFile {
     fn terminate_ref(&mut self, _: AntiCallToken) -> io::Result<()> {
-        self.0.flush()
+        self.terminated = true;
+        if self.spilled.is_some() {
+            return self.flush();
+        }
+        let bytes = OwnedBytes::new(std::mem::take(&mut self.buffer));
+        let op = Op::Write(self.path.clone(), bytes.clone());
+        if self.dir.enqueue(op, Some((&self.path, Entry::Written(bytes.clone())))).is_err() {
+            let written = write_new(&self.dir.root.join(&self.path), &bytes);
+            self.dir.behind.lock().files.remove(&self.path);
+            written?;
+        }
+        Ok(())
     }
 }
 
 impl Directory for CacheDirectory {
     fn get_file_handle(&self, path: &Path) -> Result<Arc<dyn FileHandle>, OpenReadError> {
-        self.inner.get_file_handle(path)
+        match self.pending(path) {
+            Some(Entry::Written(bytes)) => Ok(Arc::new(bytes)),
+            Some(Entry::Writing | Entry::Deleted) => Err(OpenReadError::FileDoesNotExist(path.to_path_buf())),
+            None => self.inner.get_file_handle(path),
+        }
     }
 
     fn delete(&self, path: &Path) -> Result<(), DeleteError> {
-        self.inner.delete(path)
+        let exists = match self.pending(path) {
+            Some(Entry::Deleted) => false,
+            Some(_) => true,
+            None => self.inner.exists(path).unwrap_or(false),
+        };
+        if !exists {
+            return Err(DeleteError::FileDoesNotExist(path.to_path_buf()));
+        }
+        self.enqueue(Op::Delete(path.to_path_buf()), Some((path, Entry::Deleted))).or_else(|_| {
+            self.behind.lock().files.remove(path);
+            self.inner.delete(path)
+        })
     }
 
     fn exists(&self, path: &Path) -> Result<bool, OpenReadError> {
-        self.inner.exists(path)
+        match self.pending(path) {
+            Some(Entry::Written(_) | Entry::Writing) => Ok(true),
+            Some(Entry::Deleted) => Ok(false),
+            None => self.inner.exists(path),
+        }
     }
 
     fn open_write(&self, path: &Path) -> Result<WritePtr, OpenWriteError> {
         // Same contract as `MmapDirectory`: files are written once, never overwritten.
-        let file =
-            OpenOptions::new().write(true).create_new(true).open(self.root.join(path)).map_err(|e| {
-                if e.kind() == io::ErrorKind::AlreadyExists {
-                    OpenWriteError::FileAlreadyExists(path.to_path_buf())
-                } else {
-                    OpenWriteError::wrap_io_error(e, path.to_path_buf())
-                }
-            })?;
-        Ok(BufWriter::new(Box::new(UnsyncedFile(file))))
+        {
+            let mut state = self.behind.lock();
+            let taken = match state.files.get(path) {
+                Some((_, Entry::Deleted)) => false,
+                Some(_) => true,
+                None => self.root.join(path).exists(),
+            };
+            if taken {
+                return Err(OpenWriteError::FileAlreadyExists(path.to_path_buf()));
+            }
+            state.files.insert(path.to_path_buf(), (0, Entry::Writing));
+        }
+        let file = PendingFile {
+            dir: self.clone(),
+            path: path.to_path_buf(),
+            buffer: Vec::new(),
+            spilled: None,
+            terminated: false,
+        };
+        Ok(BufWriter::new(Box::new(file)))
     }
 
     fn atomic_read(&self, path: &Path) -> Result<Vec<u8>, OpenReadError> {
-        self.inner.atomic_read(path)
+        match self.pending(path) {
+            Some(Entry::Written(bytes)) => Ok(bytes.as_slice().to_vec()),
+            Some(Entry::Writing | Entry::Deleted) => Err(OpenReadError::FileDoesNotExist(path.to_path_buf())),
+            None => self.inner.atomic_read(path),
+        }
     }
 
     fn atomic_write(&self, path: &Path, data: &[u8]) -> io::Result<()> {
-        // Write beside the target and rename over it: readers see the old or the new content,
-        // never a mix.
-        let target = self.root.join(path);
-        let mut temp = target.clone().into_os_string();
-        temp.push(".tmp");
-        let temp = PathBuf::from(temp);
-        std::fs::write(&temp, data)?;
-        std::fs::rename(&temp, &target)
+        let bytes = OwnedBytes::new(data.to_vec());
+        match self
+            .enqueue(Op::Replace(path.to_path_buf(), bytes.clone()), Some((path, Entry::Written(bytes))))
+        {
+            Ok(()) => Ok(()),
+            Err(_) => replace(&self.root.join(path), data),
+        }
     }
 
     fn sync_directory(&self) -> io::Result<()> {
@@ -107,5 +417,93 @@ impl Directory for CacheDirectory {
 
     fn watch(&self, watch_callback: WatchCallback) -> tantivy::Result<WatchHandle> {
         self.inner.watch(watch_callback)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &CacheDirectory, path: &str, bytes: &[u8]) -> io::Result<()> {
+        let mut file = dir.open_write(Path::new(path)).unwrap();
+        file.write_all(bytes)?;
+        file.terminate()
+    }
+
+    fn read(dir: &CacheDirectory, path: &str) -> Vec<u8> {
+        let handle = dir.get_file_handle(Path::new(path)).unwrap();
+        handle.read_bytes(0..handle.len()).unwrap().as_slice().to_vec()
+    }
+
+    #[test]
+    fn writes_are_readable_at_once_and_reach_the_disk_in_order() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = CacheDirectory::open(root.path()).unwrap();
+        let on_disk = |path: &str| std::fs::read(root.path().join(path)).ok();
+
+        write(&dir, "segment.small", b"small").unwrap();
+        assert_eq!(read(&dir, "segment.small"), b"small");
+        assert!(dir.exists(Path::new("segment.small")).unwrap());
+        assert!(matches!(
+            dir.open_write(Path::new("segment.small")),
+            Err(OpenWriteError::FileAlreadyExists(_))
+        ));
+
+        // A file that outgrows the spill size is on disk before it is even complete.
+        let big = vec![7u8; SPILL_BYTES * 3];
+        let mut file = dir.open_write(Path::new("segment.big")).unwrap();
+        file.write_all(&big).unwrap();
+        assert!(root.path().join("segment.big").exists());
+        file.terminate().unwrap();
+        assert_eq!(read(&dir, "segment.big"), big);
+
+        dir.atomic_write(Path::new("meta.json"), b"v1").unwrap();
+        dir.atomic_write(Path::new("meta.json"), b"v2").unwrap();
+        assert_eq!(dir.atomic_read(Path::new("meta.json")).unwrap(), b"v2");
+
+        dir.delete(Path::new("segment.small")).unwrap();
+        assert!(!dir.exists(Path::new("segment.small")).unwrap());
+        assert!(dir.get_file_handle(Path::new("segment.small")).is_err());
+        assert!(matches!(dir.delete(Path::new("segment.small")), Err(DeleteError::FileDoesNotExist(_))));
+
+        let (sent, received) = std::sync::mpsc::channel();
+        dir.after_pending_writes(move || sent.send(()).unwrap());
+        received.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
+        assert_eq!(on_disk("meta.json").as_deref(), Some(&b"v2"[..]));
+        assert_eq!(on_disk("segment.small"), None);
+        assert_eq!(on_disk("segment.big").map(|b| b.len()), Some(big.len()));
+
+        // Once closed, writes go straight to disk.
+        dir.close();
+        dir.atomic_write(Path::new("meta.json"), b"v3").unwrap();
+        assert_eq!(on_disk("meta.json").as_deref(), Some(&b"v3"[..]));
+        write(&dir, "segment.late", b"late").unwrap();
+        assert_eq!(on_disk("segment.late").as_deref(), Some(&b"late"[..]));
+    }
+
+    #[test]
+    fn after_a_failed_write_the_disk_keeps_the_last_complete_commit() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = CacheDirectory::open(root.path()).unwrap();
+        dir.atomic_write(Path::new("meta.json"), b"first").unwrap();
+        dir.close();
+        let dir = CacheDirectory::open(root.path()).unwrap();
+        // Something in the way of the next `meta.json`: writing it fails.
+        std::fs::create_dir(root.path().join("meta.json.tmp")).unwrap();
+        write(&dir, "segment.new", b"new").unwrap();
+        dir.atomic_write(Path::new("meta.json"), b"second").unwrap();
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = ran.clone();
+        dir.after_pending_writes(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
+        dir.atomic_write(Path::new("meta.json"), b"third").unwrap();
+        dir.close();
+        // Reads still see the newest state.
+        assert_eq!(dir.atomic_read(Path::new("meta.json")).unwrap(), b"third");
+        assert_eq!(read(&dir, "segment.new"), b"new");
+        assert!(
+            !ran.load(std::sync::atomic::Ordering::SeqCst),
+            "work queued after a failed write is skipped"
+        );
+        assert_eq!(std::fs::read(root.path().join("meta.json")).unwrap(), b"first");
     }
 }

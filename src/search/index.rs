@@ -20,7 +20,7 @@
 //! its entries.
 
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -32,7 +32,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tantivy::{
     DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TERMINATED, TantivyDocument,
     TantivyError, Term,
-    indexer::{IndexWriterOptions, NoMergePolicy},
+    indexer::{IndexWriterOptions, LogMergePolicy, NoMergePolicy},
     schema::{
         FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
     },
@@ -59,6 +59,9 @@ const INCREMENTAL_MEMORY_BUDGET: usize = 15_000_000;
 
 /// Most moved chunks remembered (see the module docs): a few hundred kilobytes of `meta.json`.
 pub(crate) const MAX_MOVED: usize = 4096;
+
+/// Segments with more live chunks than this are left out of merges (see [`edit_merge_policy`]).
+const EDIT_MERGE_MAX_DOCS: usize = 1000;
 
 /// Where a chunk is now: lines 1-based and inclusive, bytes a UTF-8 range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -178,13 +181,25 @@ pub struct SearchIndex {
     reader: IndexReader,
     /// Created on the first change, so an index opened only to be searched takes no lock.
     writer: Option<IndexWriter>,
-    dir: Option<PathBuf>,
+    /// The index's directory when it is on disk: its writes are persisted behind the commits.
+    disk: Option<CacheDirectory>,
     uncommitted: bool,
     moved: MovedTable,
     /// Files changed since the last commit: the committed documents no longer describe them, so
     /// a second change before the commit replaces them whole. After [`Self::clear`], every file.
     pending: FxHashSet<String>,
     cleared: bool,
+}
+
+impl Drop for SearchIndex {
+    /// Waits for the writes still queued behind the last commits, so an index reopened in this
+    /// process (or the next start) finds the disk up to date.
+    fn drop(&mut self) {
+        self.writer = None;
+        if let Some(disk) = &self.disk {
+            disk.close();
+        }
+    }
 }
 
 /// What searches read: the index as of one commit. Cheap to clone and to send to a worker.
@@ -221,10 +236,10 @@ impl SearchIndex {
                 return Err(corrupt(format!("not a search index (no meta.json, found {name:?})")));
             }
             let directory = CacheDirectory::open(dir).map_err(|e| corrupt(e.to_string()))?;
-            let index = Index::create(directory, schema, Default::default())?;
+            let index = Index::create(directory.clone(), schema, Default::default())?;
             std::fs::write(&version_path, INDEX_FORMAT_VERSION.to_string())?;
             tracing::info!("created search index at {}", dir.display());
-            return SearchIndex::with_index(index, fields, Some(dir.to_path_buf()));
+            return SearchIndex::with_index(index, fields, Some(directory));
         }
         let found = std::fs::read_to_string(&version_path).ok().and_then(|v| v.trim().parse::<u32>().ok());
         if found != Some(INDEX_FORMAT_VERSION) {
@@ -235,7 +250,7 @@ impl SearchIndex {
             });
         }
         let directory = CacheDirectory::open(dir).map_err(|e| corrupt(e.to_string()))?;
-        let index = Index::open(directory).map_err(|e| corrupt(e.to_string()))?;
+        let index = Index::open(directory.clone()).map_err(|e| corrupt(e.to_string()))?;
         if index.schema() != schema {
             // Same version, different schema: written by a build that forgot to bump it.
             return Err(corrupt("its schema differs from this build's".to_owned()));
@@ -251,17 +266,17 @@ impl SearchIndex {
             )));
         }
         // Opening the reader opens every segment, which is where truncated files show up.
-        SearchIndex::with_index(index, fields, Some(dir.to_path_buf())).map_err(|e| match e {
+        SearchIndex::with_index(index, fields, Some(directory)).map_err(|e| match e {
             SearchError::Tantivy(e) => corrupt(e.to_string()),
             other => other,
         })
     }
 
-    fn with_index(index: Index, fields: Fields, dir: Option<PathBuf>) -> SearchResult<SearchIndex> {
+    fn with_index(index: Index, fields: Fields, disk: Option<CacheDirectory>) -> SearchResult<SearchIndex> {
         index.tokenizers().register(CODE_TOKENIZER, CodeTokenizer::default());
         let moved: Moved = match index.load_metas()?.payload {
             Some(payload) => serde_json::from_str(&payload).map_err(|err| SearchError::Corrupt {
-                path: dir.clone().unwrap_or_default(),
+                path: disk.as_ref().map(|d| d.root().to_path_buf()).unwrap_or_default(),
                 reason: format!("its table of moved chunks does not parse: {err}"),
             })?,
             None => Moved::default(),
@@ -272,7 +287,7 @@ impl SearchIndex {
             fields,
             reader,
             writer: None,
-            dir,
+            disk,
             uncommitted: false,
             moved: MovedTable { committed: Arc::new(moved.clone()), pending: moved },
             pending: FxHashSet::default(),
@@ -282,7 +297,28 @@ impl SearchIndex {
 
     /// The directory the index lives in; `None` in memory.
     pub fn directory(&self) -> Option<&Path> {
-        self.dir.as_deref()
+        self.disk.as_ref().map(CacheDirectory::root)
+    }
+
+    /// Runs `job` once the disk holds every commit made so far (see `directory.rs`: the files
+    /// of a commit are written behind it), or never if writing them failed. What `job` writes
+    /// therefore never describes a newer index than the one on disk. In memory, runs it now.
+    pub fn when_persisted(&self, job: impl FnOnce() + Send + 'static) {
+        match &self.disk {
+            Some(disk) => disk.after_pending_writes(job),
+            None => job(),
+        }
+    }
+
+    /// Waits until the disk holds every commit made so far and what [`Self::when_persisted`]
+    /// queued has run (or until writing failed).
+    pub fn wait_persisted(&self) {
+        let (done, waiting) = crossbeam_channel::bounded::<()>(1);
+        // A skipped job drops its sender, which ends the wait too.
+        self.when_persisted(move || {
+            let _ = done.send(());
+        });
+        let _ = waiting.recv();
     }
 
     /// The committed index, for searching on any thread.
@@ -475,8 +511,7 @@ impl SearchIndex {
         // Each thread flushes a segment whenever its arena fills (about a dozen on Django). A
         // merge started while the batch is still coming in is abandoned when this writer goes
         // away after its one commit: measured on Django, that wasted a fifth of the search
-        // build's CPU (~0.45 CPU-s). The incremental writer's policy merges these segments
-        // later, in the background.
+        // build's CPU (~0.45 CPU-s). The segments stay unmerged (see `edit_merge_policy`).
         writer.set_merge_policy(Box::new(NoMergePolicy));
         // Deletes are looked up in every segment the batch flushes; into an empty index there
         // is nothing to delete.
@@ -522,18 +557,37 @@ impl SearchIndex {
                     .memory_budget_per_thread(INCREMENTAL_MEMORY_BUDGET)
                     .num_merge_threads(1)
                     .build();
-                self.index.writer_with_options(options).map_err(|e| self.lock_error(e))?
+                let writer: IndexWriter =
+                    self.index.writer_with_options(options).map_err(|e| self.lock_error(e))?;
+                writer.set_merge_policy(Box::new(edit_merge_policy()));
+                writer
             }
         };
         Ok(self.writer.insert(writer))
     }
 
     fn lock_error(&self, err: TantivyError) -> SearchError {
-        match (err, &self.dir) {
-            (TantivyError::LockFailure(..), Some(dir)) => SearchError::Locked { path: dir.clone() },
+        match (err, self.directory()) {
+            (TantivyError::LockFailure(..), Some(dir)) => SearchError::Locked { path: dir.to_path_buf() },
             (err, _) => SearchError::Tantivy(err),
         }
     }
+}
+
+/// How the incremental writer merges: only among segments of at most [`EDIT_MERGE_MAX_DOCS`]
+/// chunks, i.e. the small segments edits write, never the bulk build's. tantivy's default put
+/// every segment under 10,000 documents in one level, so the first edits after a cold build
+/// merged the whole index (Django's 37k chunks, ~1 CPU-second on the merge thread), and while
+/// that merge ended the commits of the edits that followed stalled for 0.3–0.6 s. The bulk
+/// segments stay as they are (a dozen on Django) and collect the deletes of edited chunks until
+/// the next cold build.
+fn edit_merge_policy() -> LogMergePolicy {
+    let mut policy = LogMergePolicy::default();
+    policy.set_max_docs_before_merge(EDIT_MERGE_MAX_DOCS);
+    // Levels start at 100 documents rather than 10,000, so eight one-edit segments merge with
+    // each other and not with a few hundred-document ones.
+    policy.set_min_layer_size(100);
+    policy
 }
 
 /// The table of moved chunks as of the last commit (what snapshots read) and with the changes
