@@ -1,4 +1,5 @@
-//! Code metrics on curated Python snippets, one rule edge case per test.
+//! Code metrics on curated Python snippets, one rule edge case per test, computed both by their
+//! own walk of the tree and along the query pass's walk (as indexing does).
 //!
 //! The `sloc`, `cc`, `cog` and line numbers in every expectation are what the reference,
 //! `analyze_source` in `tools/risk_eval.py` (radon 6 cyclomatic rules, sonar-python cognitive
@@ -8,7 +9,7 @@
 
 use expect_test::{Expect, expect};
 use repolens::{
-    risk::file_metrics,
+    risk::{file_metrics, summarize_and_analyze},
     syntax::{LanguageId, Languages, ParseBudget, parse_text},
 };
 
@@ -20,6 +21,9 @@ fn check(src: &str, expect: Expect) {
     let lang = languages.get(LanguageId::Python);
     let tree = parse_text(lang, src, None, ParseBudget::default()).expect("parses");
     let metrics = file_metrics(lang, &tree, src);
+    // Indexing computes them along the query pass's walk instead: the same numbers.
+    let (_, facts) = summarize_and_analyze(lang, &tree, src);
+    assert_eq!(facts.metrics, metrics, "metrics along the query walk differ from their own walk's");
     let mut out =
         format!("file sloc {} cc_sum {} cog_sum {}\n", metrics.sloc, metrics.cc_sum, metrics.cog_sum);
     if tree.root_node().has_error() {

@@ -54,21 +54,7 @@ pub(super) fn pagerank(graph: &Store<Node, Edge>, seeds: &[(NodeId, f64)], warm:
         dense[ix.0 as usize] = i;
     }
     // Sparse transition lists: for each node, (neighbour, weight), normalized per node.
-    let mut out: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
-    for (from, to, edge) in graph.edges() {
-        let (a, b) = (dense[from.0 as usize], dense[to.0 as usize]);
-        let w = weight(edge);
-        out[a].push((b, w));
-        out[b].push((a, w * 0.5));
-    }
-    for list in &mut out {
-        let total: f64 = list.iter().map(|(_, w)| w).sum();
-        if total > 0.0 {
-            for (_, w) in list.iter_mut() {
-                *w /= total;
-            }
-        }
-    }
+    let out = Adjacency::new(graph, &dense, n);
     let mut restart = vec![0.0; n];
     let seed_total: f64 = seeds.iter().map(|(_, w)| w.max(0.0)).sum();
     if seed_total > 0.0 {
@@ -100,13 +86,13 @@ pub(super) fn pagerank(graph: &Store<Node, Edge>, seeds: &[(NodeId, f64)], warm:
         iterations += 1;
         next.iter_mut().zip(&restart).for_each(|(x, r)| *x = (1.0 - DAMPING) * r);
         let mut dangling = 0.0;
-        for (i, list) in out.iter().enumerate() {
+        for (i, list) in out.lists().enumerate() {
             if list.is_empty() {
                 dangling += rank[i];
                 continue;
             }
             for &(j, w) in list {
-                next[j] += DAMPING * rank[i] * w;
+                next[j as usize] += DAMPING * rank[i] * w;
             }
         }
         if dangling > 0.0 {
@@ -122,6 +108,61 @@ pub(super) fn pagerank(graph: &Store<Node, Edge>, seeds: &[(NodeId, f64)], warm:
 }
 
 /// Bounds of [`personalized_local`].
+/// Each node's neighbours with the share of its rank it passes them (an edge both ways, the
+/// backward direction at half weight; shares sum to 1), in one flat array: on Django's 56k nodes
+/// and 215k edges, a vector per node cost more to build than the iterations took.
+struct Adjacency {
+    /// `offsets[i]..offsets[i + 1]` is node `i`'s slice of `targets`.
+    offsets: Vec<u32>,
+    targets: Vec<(u32, f64)>,
+}
+
+impl Adjacency {
+    fn new(graph: &Store<Node, Edge>, dense: &[usize], n: usize) -> Adjacency {
+        let ends = |from: NodeIx, to: NodeIx| (dense[from.0 as usize], dense[to.0 as usize]);
+        let mut offsets = vec![0u32; n + 1];
+        for (from, to, _) in graph.edges() {
+            let (a, b) = ends(from, to);
+            offsets[a + 1] += 1;
+            offsets[b + 1] += 1;
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        // Filled in edge order, as a list per node would be, so sums add in the same order.
+        let mut fill: Vec<u32> = offsets[..n].to_vec();
+        let mut targets = vec![(0u32, 0.0f64); offsets[n] as usize];
+        let mut push = |node: usize, target: usize, w: f64| {
+            targets[fill[node] as usize] = (target as u32, w);
+            fill[node] += 1;
+        };
+        for (from, to, edge) in graph.edges() {
+            let (a, b) = ends(from, to);
+            let w = weight(edge);
+            push(a, b, w);
+            push(b, a, w * 0.5);
+        }
+        let mut adjacency = Adjacency { offsets, targets };
+        for i in 0..n {
+            let range = adjacency.range(i);
+            let list = &mut adjacency.targets[range];
+            let total: f64 = list.iter().map(|(_, w)| w).sum();
+            if total > 0.0 {
+                list.iter_mut().for_each(|(_, w)| *w /= total);
+            }
+        }
+        adjacency
+    }
+
+    fn range(&self, node: usize) -> std::ops::Range<usize> {
+        self.offsets[node] as usize..self.offsets[node + 1] as usize
+    }
+
+    fn lists(&self) -> impl Iterator<Item = &[(u32, f64)]> + '_ {
+        self.offsets.windows(2).map(|w| &self.targets[w[0] as usize..w[1] as usize])
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct LocalRankOptions {
     /// Probability of jumping back to a seed at each step (1 − damping).

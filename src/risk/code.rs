@@ -1,10 +1,12 @@
 //! What risk reads from one file's syntax tree: the metrics of every function and the smells,
-//! computed together so that a file is walked once per version.
+//! computed together, along the same walk of the tree as the summary's query pass where the
+//! language's queries run on a `WalkQuery`, so that a file is walked once per version.
 
 use serde::{Deserialize, Serialize};
 
 use super::{
     FileMetrics, Smell, file_metrics, find_smells,
+    metrics::MetricsWalk,
     scope::has_generated_header,
     smells::{SmellMatcher, in_document_order},
 };
@@ -39,8 +41,16 @@ pub fn summarize_and_analyze(lang: &Language, tree: &SyntaxTree, text: &str) -> 
     };
     let matcher = SmellMatcher::new(queries.query());
     let mut smells = Vec::new();
-    let summary = FileSummary::build_with(lang, tree, text, &mut |m| {
-        smells.extend(matcher.smell_of(m, tree, text));
-    });
-    (summary, CodeFacts::with_smells(lang, tree, text, in_document_order(smells)))
+    let mut metrics = MetricsWalk::new(lang, tree, text);
+    let (summary, walked) = FileSummary::build_visiting(
+        lang,
+        tree,
+        text,
+        &mut |m| smells.extend(matcher.smell_of(m, tree, text)),
+        Some(&mut metrics),
+    );
+    let metrics = if walked { metrics.finish() } else { metrics.walk_alone() };
+    let facts =
+        CodeFacts { metrics, smells: in_document_order(smells), generated: has_generated_header(text) };
+    (summary, facts)
 }

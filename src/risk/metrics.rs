@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use tree_sitter::{Node, TreeCursor};
 
 use crate::{
-    syntax::{Language, LanguageId, SyntaxTree},
+    syntax::{Language, LanguageId, SyntaxTree, TreeVisitor},
     text::TextRange,
 };
 
@@ -88,17 +88,48 @@ pub struct FileMetrics {
 /// Lines are counted by `\n` (a lone `\r` does not end a line here), as tree-sitter's rows and
 /// the reference's `str.split("\n")` do.
 pub fn file_metrics(lang: &Language, tree: &SyntaxTree, text: &str) -> FileMetrics {
-    let lines = CodeLines::new(text);
-    let functions = match lang.id {
-        LanguageId::Python => {
-            let kinds = PythonKinds::get(&lang.grammar);
-            let root = tree.root_node();
-            Walker::new(kinds, root, text, &lines).run(root)
-        }
-    };
-    let cc_sum = functions.iter().map(|f| f.cyclomatic).sum();
-    let cog_sum = functions.iter().filter(|f| !f.nested).map(|f| f.cognitive).sum();
-    FileMetrics { sloc: lines.total(), functions, cc_sum, cog_sum }
+    MetricsWalk::new(lang, tree, text).walk_alone()
+}
+
+/// [`file_metrics`] computed along a walk of the tree that something else drives (the query
+/// pass's, see [`TreeVisitor`]), so that a file is walked once for both.
+pub struct MetricsWalk<'t, 'a> {
+    walker: Walker<'t, 'a>,
+    root: Node<'t>,
+}
+
+impl<'t, 'a> MetricsWalk<'t, 'a> {
+    pub fn new(lang: &Language, tree: &'t SyntaxTree, text: &'a str) -> MetricsWalk<'t, 'a> {
+        let root = tree.root_node();
+        let kinds = match lang.id {
+            LanguageId::Python => PythonKinds::get(&lang.grammar),
+        };
+        MetricsWalk { walker: Walker::new(kinds, root, text, CodeLines::new(text)), root }
+    }
+
+    /// Walks the tree itself.
+    pub fn walk_alone(mut self) -> FileMetrics {
+        self.walker.run(self.root);
+        self.finish()
+    }
+
+    /// The metrics, after a walk of the whole tree took this visitor along.
+    pub fn finish(self) -> FileMetrics {
+        let Walker { out: functions, lines, .. } = self.walker;
+        let cc_sum = functions.iter().map(|f| f.cyclomatic).sum();
+        let cog_sum = functions.iter().filter(|f| !f.nested).map(|f| f.cognitive).sum();
+        FileMetrics { sloc: lines.total(), functions, cc_sum, cog_sum }
+    }
+}
+
+impl<'t> TreeVisitor<'t> for MetricsWalk<'t, '_> {
+    fn enter(&mut self, node: Node<'t>, field: u16) -> bool {
+        self.walker.enter(node, field)
+    }
+
+    fn leave(&mut self) {
+        self.walker.leave();
+    }
 }
 
 /// Which lines hold code, as prefix sums so a function's SLOC is one subtraction.
@@ -356,7 +387,7 @@ struct Scope {
 struct Walker<'t, 'a> {
     kinds: &'static PythonKinds,
     text: &'a str,
-    lines: &'a CodeLines,
+    lines: CodeLines,
     /// A second cursor for looking around a node without allocating a new one.
     aux: TreeCursor<'t>,
     path: Vec<Entry>,
@@ -377,7 +408,7 @@ struct Walker<'t, 'a> {
 }
 
 impl<'t, 'a> Walker<'t, 'a> {
-    fn new(kinds: &'static PythonKinds, root: Node<'t>, text: &'a str, lines: &'a CodeLines) -> Self {
+    fn new(kinds: &'static PythonKinds, root: Node<'t>, text: &'a str, lines: CodeLines) -> Self {
         Walker {
             kinds,
             text,
@@ -397,29 +428,31 @@ impl<'t, 'a> Walker<'t, 'a> {
     }
 
     /// Pre-order walk with an explicit leave step for every entered node.
-    fn run(mut self, root: Node<'t>) -> Vec<FunctionMetrics> {
+    fn run(&mut self, root: Node<'t>) {
         let mut cursor = root.walk();
-        let mut descend = self.enter(root, &cursor);
+        let field = |cursor: &TreeCursor<'t>| cursor.field_id().map_or(0, |f| f.get());
+        let mut descend = self.enter(root, 0);
         loop {
             if descend && cursor.goto_first_child() {
-                descend = self.enter(cursor.node(), &cursor);
+                descend = self.enter(cursor.node(), field(&cursor));
                 continue;
             }
             loop {
                 self.leave();
                 if cursor.goto_next_sibling() {
-                    descend = self.enter(cursor.node(), &cursor);
+                    descend = self.enter(cursor.node(), field(&cursor));
                     break;
                 }
                 if !cursor.goto_parent() {
-                    return self.out;
+                    return;
                 }
             }
         }
     }
 
-    /// Counts `node` and sets up its subtree's context; returns whether to walk its children.
-    fn enter(&mut self, node: Node<'t>, cursor: &TreeCursor<'t>) -> bool {
+    /// Counts `node` (whose field in its parent is `field`, 0 for none) and sets up its
+    /// subtree's context; returns whether to walk its children.
+    fn enter(&mut self, node: Node<'t>, field: u16) -> bool {
         let kind = self.kinds.kind(node);
         let parent = self.path.last().map_or(Kind::Other, |e| e.kind);
         let mut entry = Entry { kind, ..Entry::default() };
@@ -434,7 +467,7 @@ impl<'t, 'a> Walker<'t, 'a> {
             }
             Kind::DecoratedDef => kind == Kind::Decorator,
             Kind::Lambda => kind == Kind::LambdaParameters,
-            Kind::For => cursor.field_id().is_some_and(|f| f.get() == self.kinds.field_left),
+            Kind::For => field != 0 && field == self.kinds.field_left,
             _ => false,
         };
         if hide {

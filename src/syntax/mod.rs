@@ -23,4 +23,4 @@ pub use parse::{ParseBudget, SyntaxTree, count_syntax_errors, input_edit, parse_
 pub use queries::FileQueries;
 pub use summary::{FileSummary, Reference, SummaryDetail, Symbol, SymbolKind};
 pub use tags::{DefinitionKind, ReferenceKind, Tag, TagKind, TagsQuery};
-pub use walk_query::{PatternMatch, WalkQuery};
+pub use walk_query::{PatternMatch, TreeVisitor, WalkQuery};

@@ -18,7 +18,7 @@ use streaming_iterator::StreamingIterator;
 use tree_sitter::{Query, QueryCursor};
 
 use super::{
-    Import, ImportsQuery, PatternMatch, SyntaxTree, Tag, TagsQuery, WalkQuery,
+    Import, ImportsQuery, PatternMatch, SyntaxTree, Tag, TagsQuery, TreeVisitor, WalkQuery,
     imports::ImportMatcher,
     tags::{TagMatcher, dedup_tags},
 };
@@ -79,6 +79,19 @@ impl FileQueries {
         text: &[u8],
         on_other: &mut dyn FnMut(&PatternMatch<'_, '_>),
     ) -> (Vec<Tag>, Vec<Import>) {
+        let (tags, imports, _) = self.run_visiting(tree, text, on_other, None);
+        (tags, imports)
+    }
+
+    /// [`Self::run`], taking `visitor` along the walk when the queries run on a [`WalkQuery`].
+    /// Says whether it did; if not, the visitor was never called.
+    pub fn run_visiting<'t>(
+        &self,
+        tree: &'t SyntaxTree,
+        text: &[u8],
+        on_other: &mut dyn FnMut(&PatternMatch<'_, '_>),
+        visitor: Option<&mut dyn TreeVisitor<'t>>,
+    ) -> (Vec<Tag>, Vec<Import>, bool) {
         thread_local! {
             static CURSOR: RefCell<QueryCursor> = RefCell::new(QueryCursor::new());
         }
@@ -95,9 +108,13 @@ impl FileQueries {
                 on_other(m);
             }
         };
-        match &self.walk {
-            Some(walk) => walk.for_each_match(tree.root_node(), text, &mut on_match),
-            None => CURSOR.with(|cursor| {
+        let visited = visitor.is_some() && self.walk.is_some();
+        match (&self.walk, visitor) {
+            (Some(walk), Some(visitor)) => {
+                walk.for_each_match_visiting(tree.root_node(), text, &mut on_match, visitor)
+            }
+            (Some(walk), None) => walk.for_each_match(tree.root_node(), text, &mut on_match),
+            (None, _) => CURSOR.with(|cursor| {
                 let mut cursor = cursor.borrow_mut();
                 cursor.set_byte_range(0..usize::MAX);
                 let mut matches = cursor.matches(&self.query, tree.root_node(), text);
@@ -107,6 +124,6 @@ impl FileQueries {
             }),
         }
         imports.sort_by_key(|(i, at): &(Import, usize)| (i.range.start, *at));
-        (dedup_tags(tags), imports.into_iter().map(|(i, _)| i).collect())
+        (dedup_tags(tags), imports.into_iter().map(|(i, _)| i).collect(), visited)
     }
 }

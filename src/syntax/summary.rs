@@ -67,14 +67,27 @@ impl FileSummary {
         text: &str,
         on_other: &mut dyn FnMut(&super::PatternMatch<'_, '_>),
     ) -> FileSummary {
-        let (tags, imports) = match &lang.queries {
-            Some(queries) => queries.run(tree, text.as_bytes(), on_other),
+        FileSummary::build_visiting(lang, tree, text, on_other, None).0
+    }
+
+    /// [`FileSummary::build_with`], taking `visitor` along the same walk when the language's
+    /// queries run on a [`WalkQuery`](super::WalkQuery); says whether they did.
+    pub fn build_visiting<'t>(
+        lang: &Language,
+        tree: &'t SyntaxTree,
+        text: &str,
+        on_other: &mut dyn FnMut(&super::PatternMatch<'_, '_>),
+        visitor: Option<&mut dyn super::TreeVisitor<'t>>,
+    ) -> (FileSummary, bool) {
+        let (tags, imports, visited) = match &lang.queries {
+            Some(queries) => queries.run_visiting(tree, text.as_bytes(), on_other, visitor),
             None => (
                 lang.tags.collect(tree, text.as_bytes()),
                 lang.imports.as_ref().map(|q| q.collect(tree, text.as_bytes())).unwrap_or_default(),
+                false,
             ),
         };
-        FileSummary::assemble(lang.id, tags, imports, text, tree.root_node().has_error())
+        (FileSummary::assemble(lang.id, tags, imports, text, tree.root_node().has_error()), visited)
     }
 
     /// A summary from query results already at hand (e.g. kept current incrementally).

@@ -166,6 +166,27 @@ impl WalkQuery {
         text: &[u8],
         on_match: &mut dyn FnMut(&PatternMatch<'_, 'tree>),
     ) {
+        self.walk(root, text, on_match, &mut NotVisiting);
+    }
+
+    /// [`Self::for_each_match`], taking `visitor` along the same walk of the tree.
+    pub fn for_each_match_visiting<'tree>(
+        &self,
+        root: Node<'tree>,
+        text: &[u8],
+        on_match: &mut dyn FnMut(&PatternMatch<'_, 'tree>),
+        visitor: &mut dyn TreeVisitor<'tree>,
+    ) {
+        self.walk(root, text, on_match, visitor);
+    }
+
+    fn walk<'tree, V: TreeVisitor<'tree> + ?Sized>(
+        &self,
+        root: Node<'tree>,
+        text: &[u8],
+        on_match: &mut dyn FnMut(&PatternMatch<'_, 'tree>),
+        visitor: &mut V,
+    ) {
         thread_local! {
             /// The record's buffer, kept between files (empty) so that each file does not grow
             /// a new one through every doubling: on Django that churn left ~5 MiB more resident.
@@ -183,6 +204,8 @@ impl WalkQuery {
         // subtree no pattern root above it can reach is dropped from the record once left, so
         // the record stays near the size of what patterns read rather than of the file.
         let mut path: Vec<PathEntry> = Vec::new();
+        // Depth of the node whose children the visitor declined, while the walk is inside it.
+        let mut unvisited_below: Option<u32> = None;
         let mut walk = root.walk();
         loop {
             let node = walk.node();
@@ -201,16 +224,20 @@ impl WalkQuery {
                 }
             }
             let kind = self.kind_of(node);
+            let field = walk.field_id().map_or(0, NonZeroU16::get);
             s.nodes.push(Recorded {
                 node,
                 kind,
                 named,
-                field: walk.field_id().map_or(0, NonZeroU16::get),
+                field,
                 named_index,
                 first_child: NONE,
                 next_sibling: NONE,
             });
             let depth = path.len() as u32;
+            if unvisited_below.is_none() && !visitor.enter(node, field) {
+                unvisited_below = Some(depth);
+            }
             let own_reach =
                 self.reach_by_root_kind.get(usize::from(kind)).copied().flatten().max(self.wildcard_reach);
             let reach_limit = path.last().and_then(|p| p.reach_limit).max(own_reach.map(|r| depth + r));
@@ -222,6 +249,14 @@ impl WalkQuery {
                 let left = path.pop().expect("the node being left is on the path").node;
                 self.match_at(left, text, &mut s, on_match);
                 let depth = path.len() as u32;
+                match unvisited_below {
+                    None => visitor.leave(),
+                    Some(declined) if declined == depth => {
+                        visitor.leave();
+                        unvisited_below = None;
+                    }
+                    Some(_) => {}
+                }
                 if let Some(parent) = path.last_mut()
                     && parent.reach_limit.is_none_or(|limit| limit < depth)
                 {
@@ -237,6 +272,10 @@ impl WalkQuery {
                     // Leave whatever remains of the path (the root when the walk started lower).
                     while let Some(left) = path.pop() {
                         self.match_at(left.node, text, &mut s, on_match);
+                        if unvisited_below.is_none_or(|declined| declined == path.len() as u32) {
+                            visitor.leave();
+                            unvisited_below = None;
+                        }
                     }
                     // A buffer grown by an unusually large file is not worth keeping.
                     if s.nodes.capacity() <= MAX_SPARE_NODES {
@@ -428,6 +467,27 @@ struct PathEntry {
     /// The deepest level a pattern rooted at this node or above it reads (`None`: no pattern
     /// is rooted on the path).
     reach_limit: Option<u32>,
+}
+
+/// Something that follows a [`WalkQuery`]'s walk of a tree, so that what it computes from the
+/// tree costs no walk of its own (moving a cursor is most of what a walk costs).
+pub trait TreeVisitor<'tree> {
+    /// Entering `node`, whose field in its parent is `field` (0: none). Returns whether to be
+    /// shown its children.
+    fn enter(&mut self, node: Node<'tree>, field: u16) -> bool;
+    /// Leaving the node last entered and not yet left.
+    fn leave(&mut self);
+}
+
+/// The visitor of a walk nobody follows.
+struct NotVisiting;
+
+impl TreeVisitor<'_> for NotVisiting {
+    fn enter(&mut self, _: Node<'_>, _: u16) -> bool {
+        false
+    }
+
+    fn leave(&mut self) {}
 }
 
 /// A node as the walk recorded it.
