@@ -143,10 +143,12 @@ impl CacheDirectory {
     }
 
     /// Queues `op` and records `entry` as its path's newest state, starting the persister if
-    /// need be. Gives the operation back when there is no persister to run it.
+    /// need be. Gives the operation back when there is no persister to run it: the caller then
+    /// applies it itself, after everything queued before (a stopping persister drains its queue
+    /// before it ends, so it takes what comes in meanwhile).
     fn enqueue(&self, op: Op, entry: Option<(&Path, Entry)>) -> Result<(), Op> {
         let mut state = self.behind.lock();
-        if state.stopping || (!state.running && !self.start_persister(&mut state)) {
+        if !state.running && (state.stopping || !self.start_persister(&mut state)) {
             return Err(op);
         }
         state.seq += 1;
@@ -193,12 +195,11 @@ fn persist(behind: &WriteBehind, root: &Path) {
             Op::Write(path, _) | Op::Replace(path, _) | Op::Delete(path) => Some(path.clone()),
             Op::Run(_) => None,
         };
-        // A segment merged away before it reached the disk need not be written at all.
-        let deleted = path.as_ref().is_some_and(|p| matches!(state.files.get(p), Some((_, Entry::Deleted))));
+        // Every write lands, even of a file deleted since: a `meta.json` queued between the two
+        // may name it.
         let failed = state.failed;
         drop(state);
         let result = match op {
-            Op::Write(..) if deleted => Ok(()),
             Op::Write(path, bytes) => write_new(&root.join(&path), &bytes),
             // After a failure the disk stays at its last complete commit: no newer `meta.json`,
             // and none of the files that commit names is deleted. Like a failed write, what is

@@ -537,6 +537,10 @@ impl SearchIndex {
         }
         commit_with_moved(&mut writer, &mut self.moved)?;
         drop(writer);
+        // The segments' small files were written behind the commit; once they are on disk the
+        // reader maps them, instead of holding the in-memory copies for as long as the segments
+        // live (the bulk segments are never merged away).
+        self.wait_persisted();
         self.reader.reload()?;
         stats.elapsed = started.elapsed();
         tracing::info!(
