@@ -95,8 +95,9 @@ enum Entry {
     Deleted,
 }
 
-/// One change to the disk. Writes carry their own bytes: a later `meta.json` must not reach the
-/// disk before the segment files it names.
+/// One change to the disk. Writes carry their own bytes, not their path's newest: each commit's
+/// `meta.json` must reach the disk as that commit wrote it, since a newer one may name segment
+/// files still queued behind it.
 enum Op {
     Write(PathBuf, OwnedBytes),
     Replace(PathBuf, OwnedBytes),
