@@ -584,7 +584,8 @@ impl SearchIndex {
 /// merged the whole index (Django's 37k chunks, ~1 CPU-second on the merge thread), and while
 /// that merge ended the commits of the edits that followed stalled for 0.3–0.6 s. The bulk
 /// segments stay as they are (a dozen on Django) and collect the deletes of edited chunks until
-/// the next cold build.
+/// the next cold build. A warm start that re-indexes many files adds segments of that size too,
+/// and nothing compacts them yet: an index reused across many such starts slowly gathers them.
 fn edit_merge_policy() -> LogMergePolicy {
     let mut policy = LogMergePolicy::default();
     policy.set_max_docs_before_merge(EDIT_MERGE_MAX_DOCS);
