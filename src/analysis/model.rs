@@ -539,7 +539,6 @@ impl ModelThread {
                 Err(err) => tracing::warn!("updating the search index failed: {err}"),
             }
         }
-
         (self.events)(ModelEvent::Updated { files: order.len(), stats, elapsed: started.elapsed() });
         if !risk_changes.is_empty() {
             let started = Instant::now();

@@ -53,7 +53,6 @@ pub(super) fn pagerank(graph: &Store<Node, Edge>, seeds: &[(NodeId, f64)], warm:
     for (i, ix) in indices.iter().enumerate() {
         dense[ix.0 as usize] = i;
     }
-    // Sparse transition lists: for each node, (neighbour, weight), normalized per node.
     let out = Adjacency::new(graph, &dense, n);
     let mut restart = vec![0.0; n];
     let seed_total: f64 = seeds.iter().map(|(_, w)| w.max(0.0)).sum();
@@ -107,7 +106,6 @@ pub(super) fn pagerank(graph: &Store<Node, Edge>, seeds: &[(NodeId, f64)], warm:
     Ranks { scores: indices.iter().zip(rank).map(|(&ix, s)| (NodeId(ix.0), s)).collect(), iterations }
 }
 
-/// Bounds of [`personalized_local`].
 /// Each node's neighbours with the share of its rank it passes them (an edge both ways, the
 /// backward direction at half weight; shares sum to 1), in one flat array: on Django's 56k nodes
 /// and 215k edges, a vector per node cost more to build than the iterations took.
@@ -163,6 +161,7 @@ impl Adjacency {
     }
 }
 
+/// Bounds of [`personalized_local`].
 #[derive(Clone, Copy, Debug)]
 pub struct LocalRankOptions {
     /// Probability of jumping back to a seed at each step (1 − damping).

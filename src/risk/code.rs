@@ -24,12 +24,12 @@ pub struct CodeFacts {
 
 /// Analyzes one parsed file. `text` must be the text `tree` was parsed from.
 pub fn analyze_code(lang: &Language, tree: &SyntaxTree, text: &str) -> CodeFacts {
-    CodeFacts::with_smells(lang, tree, text, find_smells(lang, tree, text))
+    CodeFacts::new(file_metrics(lang, tree, text), find_smells(lang, tree, text), text)
 }
 
 impl CodeFacts {
-    fn with_smells(lang: &Language, tree: &SyntaxTree, text: &str, smells: Vec<Smell>) -> CodeFacts {
-        CodeFacts { metrics: file_metrics(lang, tree, text), smells, generated: has_generated_header(text) }
+    fn new(metrics: FileMetrics, smells: Vec<Smell>, text: &str) -> CodeFacts {
+        CodeFacts { metrics, smells, generated: has_generated_header(text) }
     }
 }
 
@@ -42,7 +42,7 @@ pub fn summarize_and_analyze(lang: &Language, tree: &SyntaxTree, text: &str) -> 
     let matcher = SmellMatcher::new(queries.query());
     let mut smells = Vec::new();
     let mut metrics = MetricsWalk::new(lang, tree, text);
-    let (summary, walked) = FileSummary::build_visiting(
+    let (summary, walked) = FileSummary::build_with(
         lang,
         tree,
         text,
@@ -50,7 +50,5 @@ pub fn summarize_and_analyze(lang: &Language, tree: &SyntaxTree, text: &str) -> 
         Some(&mut metrics),
     );
     let metrics = if walked { metrics.finish() } else { metrics.walk_alone() };
-    let facts =
-        CodeFacts { metrics, smells: in_document_order(smells), generated: has_generated_header(text) };
-    (summary, facts)
+    (summary, CodeFacts::new(metrics, in_document_order(smells), text))
 }

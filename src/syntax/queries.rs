@@ -73,19 +73,9 @@ impl FileQueries {
 
     /// Tags (deduplicated and sorted, as [`TagsQuery::collect`] returns them) and imports (in
     /// document order) of a whole tree; every match of the other patterns goes to `on_other`.
-    pub fn run(
-        &self,
-        tree: &SyntaxTree,
-        text: &[u8],
-        on_other: &mut dyn FnMut(&PatternMatch<'_, '_>),
-    ) -> (Vec<Tag>, Vec<Import>) {
-        let (tags, imports, _) = self.run_visiting(tree, text, on_other, None);
-        (tags, imports)
-    }
-
-    /// [`Self::run`], taking `visitor` along the walk when the queries run on a [`WalkQuery`].
-    /// Says whether it did; if not, the visitor was never called.
-    pub fn run_visiting<'t>(
+    /// `visitor` is taken along the walk when the queries run on a [`WalkQuery`]; the last value
+    /// says whether it was (if not, it was never called).
+    pub fn run<'t>(
         &self,
         tree: &'t SyntaxTree,
         text: &[u8],
@@ -108,21 +98,27 @@ impl FileQueries {
                 on_other(m);
             }
         };
-        let visited = visitor.is_some() && self.walk.is_some();
-        match (&self.walk, visitor) {
+        let visited = match (&self.walk, visitor) {
             (Some(walk), Some(visitor)) => {
-                walk.for_each_match_visiting(tree.root_node(), text, &mut on_match, visitor)
+                walk.for_each_match_visiting(tree.root_node(), text, &mut on_match, visitor);
+                true
             }
-            (Some(walk), None) => walk.for_each_match(tree.root_node(), text, &mut on_match),
-            (None, _) => CURSOR.with(|cursor| {
-                let mut cursor = cursor.borrow_mut();
-                cursor.set_byte_range(0..usize::MAX);
-                let mut matches = cursor.matches(&self.query, tree.root_node(), text);
-                while let Some(m) = matches.next() {
-                    on_match(&PatternMatch::from_query_match(m));
-                }
-            }),
-        }
+            (Some(walk), None) => {
+                walk.for_each_match(tree.root_node(), text, &mut on_match);
+                false
+            }
+            (None, _) => {
+                CURSOR.with(|cursor| {
+                    let mut cursor = cursor.borrow_mut();
+                    cursor.set_byte_range(0..usize::MAX);
+                    let mut matches = cursor.matches(&self.query, tree.root_node(), text);
+                    while let Some(m) = matches.next() {
+                        on_match(&PatternMatch::from_query_match(m));
+                    }
+                });
+                false
+            }
+        };
         imports.sort_by_key(|(i, at): &(Import, usize)| (i.range.start, *at));
         (dedup_tags(tags), imports.into_iter().map(|(i, _)| i).collect(), visited)
     }

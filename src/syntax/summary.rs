@@ -56,23 +56,13 @@ pub struct Reference {
 
 impl FileSummary {
     pub fn build(lang: &Language, tree: &SyntaxTree, text: &str) -> FileSummary {
-        FileSummary::build_with(lang, tree, text, &mut |_| {})
+        FileSummary::build_with(lang, tree, text, &mut |_| {}, None).0
     }
 
     /// [`FileSummary::build`] in one walk of the tree that also hands `on_other` every match of
-    /// the language's other queries (see [`FileQueries`](super::FileQueries)).
-    pub fn build_with(
-        lang: &Language,
-        tree: &SyntaxTree,
-        text: &str,
-        on_other: &mut dyn FnMut(&super::PatternMatch<'_, '_>),
-    ) -> FileSummary {
-        FileSummary::build_visiting(lang, tree, text, on_other, None).0
-    }
-
-    /// [`FileSummary::build_with`], taking `visitor` along the same walk when the language's
-    /// queries run on a [`WalkQuery`](super::WalkQuery); says whether they did.
-    pub fn build_visiting<'t>(
+    /// the language's other queries (see [`FileQueries`](super::FileQueries)) and takes `visitor`
+    /// along when the queries run on a [`WalkQuery`](super::WalkQuery); says whether they did.
+    pub fn build_with<'t>(
         lang: &Language,
         tree: &'t SyntaxTree,
         text: &str,
@@ -80,7 +70,7 @@ impl FileSummary {
         visitor: Option<&mut dyn super::TreeVisitor<'t>>,
     ) -> (FileSummary, bool) {
         let (tags, imports, visited) = match &lang.queries {
-            Some(queries) => queries.run_visiting(tree, text.as_bytes(), on_other, visitor),
+            Some(queries) => queries.run(tree, text.as_bytes(), on_other, visitor),
             None => (
                 lang.tags.collect(tree, text.as_bytes()),
                 lang.imports.as_ref().map(|q| q.collect(tree, text.as_bytes())).unwrap_or_default(),

@@ -249,14 +249,7 @@ impl WalkQuery {
                 let left = path.pop().expect("the node being left is on the path").node;
                 self.match_at(left, text, &mut s, on_match);
                 let depth = path.len() as u32;
-                match unvisited_below {
-                    None => visitor.leave(),
-                    Some(declined) if declined == depth => {
-                        visitor.leave();
-                        unvisited_below = None;
-                    }
-                    Some(_) => {}
-                }
+                leave_visited(visitor, &mut unvisited_below, depth);
                 if let Some(parent) = path.last_mut()
                     && parent.reach_limit.is_none_or(|limit| limit < depth)
                 {
@@ -272,10 +265,7 @@ impl WalkQuery {
                     // Leave whatever remains of the path (the root when the walk started lower).
                     while let Some(left) = path.pop() {
                         self.match_at(left.node, text, &mut s, on_match);
-                        if unvisited_below.is_none_or(|declined| declined == path.len() as u32) {
-                            visitor.leave();
-                            unvisited_below = None;
-                        }
+                        leave_visited(visitor, &mut unvisited_below, path.len() as u32);
                     }
                     // A buffer grown by an unusually large file is not worth keeping.
                     if s.nodes.capacity() <= MAX_SPARE_NODES {
@@ -477,6 +467,19 @@ pub trait TreeVisitor<'tree> {
     fn enter(&mut self, node: Node<'tree>, field: u16) -> bool;
     /// Leaving the node last entered and not yet left.
     fn leave(&mut self);
+}
+
+/// Tells `visitor` the walk left the node at `depth`, unless that node is inside the subtree
+/// whose children the visitor declined (the node at `unvisited_below`, which it is told of).
+fn leave_visited<'tree, V: TreeVisitor<'tree> + ?Sized>(
+    visitor: &mut V,
+    unvisited_below: &mut Option<u32>,
+    depth: u32,
+) {
+    if unvisited_below.is_none_or(|declined| declined == depth) {
+        visitor.leave();
+        *unvisited_below = None;
+    }
 }
 
 /// The visitor of a walk nobody follows.
