@@ -293,6 +293,65 @@ fn replace_file_takes_effect_at_commit() {
     assert!(!before.search("argon2", 5).unwrap().iter().any(|h| h.name.contains("argon2")));
 }
 
+/// `count` files of `per_file` one-line functions each, the functions named after `tag`.
+fn generated_files(prefix: &str, count: usize, per_file: usize, tag: &str) -> Vec<(String, Vec<Chunk>)> {
+    (0..count)
+        .map(|file| {
+            let path = format!("{prefix}/module_{file}.py");
+            let text: String = (0..per_file)
+                .map(|f| format!("def {tag}_{file}_{f}(value):\n    return value + {f}\n\n"))
+                .collect();
+            let chunks = chunks(&path, &text);
+            (path, chunks)
+        })
+        .collect()
+}
+
+#[test]
+fn big_segments_whose_files_were_mostly_reindexed_are_compacted_after_the_next_edit() {
+    let never = AtomicBool::new(false);
+    let one_thread = BulkOptions { threads: 1, ..BulkOptions::default() };
+    let mut index = SearchIndex::in_memory().unwrap();
+    // Two big segments, as a cold build leaves them.
+    index.bulk_index(generated_files("pkg/a", 24, 100, "old"), &one_thread, &never).unwrap();
+    index.bulk_index(generated_files("pkg/b", 12, 100, "other"), &one_thread, &never).unwrap();
+    // A warm start re-indexes 13 of the first segment's 24 files (a checkout changed them).
+    let mut changed = generated_files("pkg/a", 24, 100, "new");
+    changed.truncate(13);
+    index.bulk_index(changed, &one_thread, &never).unwrap();
+    let before = index.segment_stats().unwrap();
+    // 101 chunks a file: its functions and its module chunk.
+    assert_eq!(before.deleted_chunks, 13 * 101, "{before:?}");
+
+    // The writer that applies edits merges in the background after its commits.
+    let edited = generated_files("pkg/b", 1, 100, "edited").remove(0);
+    index.replace_file(&edited.0, &edited.1).unwrap();
+    index.commit().unwrap();
+    let waited = std::time::Instant::now();
+    let after = loop {
+        let stats = index.segment_stats().unwrap();
+        if stats.deleted_chunks <= 101 || waited.elapsed() > std::time::Duration::from_secs(60) {
+            break stats;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    // What is left deleted is the edited file's old chunks, in a segment mostly alive.
+    assert_eq!(
+        after.deleted_chunks, 101,
+        "the mostly deleted segment was not compacted: {before:?} → {after:?}"
+    );
+
+    // The answers are those of the files as they are now; the next commit's snapshot sees the
+    // compacted segment.
+    let again = generated_files("pkg/b", 2, 100, "edited").remove(1);
+    index.replace_file(&again.0, &again.1).unwrap();
+    index.commit().unwrap();
+    assert_eq!(index.num_chunks(), (24 + 12) * 101);
+    assert_eq!(first(&index, "new_3_7"), "pkg.a.module_3.new_3_7");
+    assert_eq!(first(&index, "old_20_7"), "pkg.a.module_20.old_20_7");
+    assert!(top(&index, "old_3_7", 5).iter().all(|q| q != "pkg.a.module_3.old_3_7"));
+}
+
 /// Where each chunk of `path` is cited, as searches report it: (qualified name, lines, bytes).
 fn cited_spans(index: &SearchIndex, path: &str, query: &str) -> Vec<(String, u32, u32, u32, u32)> {
     let mut spans: Vec<_> = index

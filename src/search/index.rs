@@ -30,9 +30,9 @@ use std::{
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use tantivy::{
-    DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TERMINATED, TantivyDocument,
-    TantivyError, Term,
-    indexer::{IndexWriterOptions, LogMergePolicy, NoMergePolicy},
+    DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentMeta, TERMINATED,
+    TantivyDocument, TantivyError, Term,
+    indexer::{IndexWriterOptions, LogMergePolicy, MergeCandidate, MergePolicy, NoMergePolicy},
     schema::{
         FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
     },
@@ -60,8 +60,16 @@ const INCREMENTAL_MEMORY_BUDGET: usize = 15_000_000;
 /// Most moved chunks remembered (see the module docs): a few hundred kilobytes of `meta.json`.
 pub(crate) const MAX_MOVED: usize = 4096;
 
-/// Segments with more live chunks than this are left out of merges (see [`edit_merge_policy`]).
+/// Segments with more live chunks than this are *big*: left out of the merges among edits and
+/// only compacted (see [`EditMergePolicy`]).
 const EDIT_MERGE_MAX_DOCS: usize = 1000;
+
+/// More big segments than this, and the smallest [`COMPACT_BATCH`] are merged into one. A cold
+/// build of Django leaves 14; each warm start that re-indexes many files adds some.
+const MAX_BIG_SEGMENTS: usize = 32;
+
+/// How many big segments one compaction merges.
+const COMPACT_BATCH: usize = 8;
 
 /// Where a chunk is now: lines 1-based and inclusive, bytes a UTF-8 range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -164,6 +172,14 @@ impl Default for BulkOptions {
         // build time and keeps ~16 MB off the first start's peak memory.
         BulkOptions { threads, memory_budget: 32 * 1024 * 1024 }
     }
+}
+
+/// What [`SearchIndex::segment_stats`] reports: every query visits each segment, and deleted
+/// chunks stay in their segment until it is merged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SegmentStats {
+    pub segments: usize,
+    pub deleted_chunks: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -333,6 +349,15 @@ impl SearchIndex {
     /// Number of chunks visible to searches (as of the last commit).
     pub fn num_chunks(&self) -> u64 {
         self.reader.searcher().num_docs()
+    }
+
+    /// The segments of the latest commit or merge, and the deleted chunks they still carry.
+    pub fn segment_stats(&self) -> SearchResult<SegmentStats> {
+        let metas = self.index.searchable_segment_metas()?;
+        Ok(SegmentStats {
+            segments: metas.len(),
+            deleted_chunks: metas.iter().map(|meta| u64::from(meta.num_deleted_docs())).sum(),
+        })
     }
 
     /// Whether changes were made since the last commit.
@@ -511,7 +536,7 @@ impl SearchIndex {
         // Each thread flushes a segment whenever its arena fills (about a dozen on Django). A
         // merge started while the batch is still coming in is abandoned when this writer goes
         // away after its one commit: measured on Django, that wasted a fifth of the search
-        // build's CPU (~0.45 CPU-s). The segments stay unmerged (see `edit_merge_policy`).
+        // build's CPU (~0.45 CPU-s). The segments stay unmerged (see [`EditMergePolicy`]).
         writer.set_merge_policy(Box::new(NoMergePolicy));
         // Deletes are looked up in every segment the batch flushes; into an empty index there
         // is nothing to delete.
@@ -563,7 +588,7 @@ impl SearchIndex {
                     .build();
                 let writer: IndexWriter =
                     self.index.writer_with_options(options).map_err(|e| self.lock_error(e))?;
-                writer.set_merge_policy(Box::new(edit_merge_policy()));
+                writer.set_merge_policy(Box::new(EditMergePolicy::default()));
                 writer
             }
         };
@@ -586,13 +611,48 @@ impl SearchIndex {
 /// segments stay as they are (a dozen on Django) and collect the deletes of edited chunks until
 /// the next cold build. A warm start that re-indexes many files adds segments of that size too,
 /// and nothing compacts them yet: an index reused across many such starts slowly gathers them.
-fn edit_merge_policy() -> LogMergePolicy {
-    let mut policy = LogMergePolicy::default();
-    policy.set_max_docs_before_merge(EDIT_MERGE_MAX_DOCS);
-    // Levels start at 100 documents rather than 10,000, so eight one-edit segments merge with
-    // each other and not with a few hundred-document ones.
-    policy.set_min_layer_size(100);
-    policy
+#[derive(Debug)]
+struct EditMergePolicy {
+    small: LogMergePolicy,
+}
+
+impl Default for EditMergePolicy {
+    fn default() -> EditMergePolicy {
+        let mut small = LogMergePolicy::default();
+        small.set_max_docs_before_merge(EDIT_MERGE_MAX_DOCS);
+        // Levels start at 100 documents rather than 10,000, so eight one-edit segments merge with
+        // each other and not with a few hundred-document ones.
+        small.set_min_layer_size(100);
+        // A segment whose chunks were mostly replaced since is rewritten, even alone in its level.
+        small.set_del_docs_ratio_before_merge(0.5);
+        EditMergePolicy { small }
+    }
+}
+
+/// How the writer that applies edits merges. Small segments (edits) merge among themselves by
+/// size levels. Big ones (a bulk build's, merged edits') are not merged with them: tantivy's
+/// default policy merged all 37k chunks of a Django build on the first edits, and the commits of
+/// the edits that came meanwhile stalled for 272–577 ms. They are compacted only when they waste: a big segment whose chunks
+/// are mostly deleted (its files re-indexed since) is rewritten without them, and past
+/// [`MAX_BIG_SEGMENTS`] the smallest [`COMPACT_BATCH`] are merged, so an index kept across many
+/// warm starts does not collect segments (every query visits each).
+impl MergePolicy for EditMergePolicy {
+    fn compute_merge_candidates(&self, segments: &[SegmentMeta]) -> Vec<MergeCandidate> {
+        let mut candidates = self.small.compute_merge_candidates(segments);
+        let (wasteful, mut big): (Vec<&SegmentMeta>, Vec<&SegmentMeta>) = segments
+            .iter()
+            .filter(|segment| segment.num_docs() as usize > EDIT_MERGE_MAX_DOCS)
+            .partition(|segment| segment.num_deleted_docs() * 2 >= segment.max_doc());
+        if !wasteful.is_empty() {
+            candidates.push(MergeCandidate(wasteful.iter().map(|segment| segment.id()).collect()));
+        }
+        if big.len() > MAX_BIG_SEGMENTS {
+            big.sort_by_key(|segment| segment.num_docs());
+            candidates
+                .push(MergeCandidate(big.iter().take(COMPACT_BATCH).map(|segment| segment.id()).collect()));
+        }
+        candidates
+    }
 }
 
 /// The table of moved chunks as of the last commit (what snapshots read) and with the changes
@@ -680,4 +740,62 @@ fn document(fields: &Fields, chunk: &Chunk, key: u64) -> TantivyDocument {
     doc.add_u64(fields.start_byte, u64::from(chunk.start_byte));
     doc.add_u64(fields.end_byte, u64::from(chunk.end_byte));
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy::index::SegmentId;
+
+    use super::*;
+
+    fn candidates(segments: &[(u32, u32)]) -> (Vec<SegmentMeta>, Vec<Vec<usize>>) {
+        let index = Index::create_in_ram(schema().0);
+        let metas: Vec<SegmentMeta> = segments
+            .iter()
+            .map(|&(max_doc, deleted)| {
+                let meta = index.new_segment_meta(SegmentId::generate_random(), max_doc);
+                if deleted > 0 { meta.with_delete_meta(deleted, 1) } else { meta }
+            })
+            .collect();
+        let picked = EditMergePolicy::default()
+            .compute_merge_candidates(&metas)
+            .into_iter()
+            .map(|MergeCandidate(ids)| {
+                let mut at: Vec<usize> =
+                    ids.iter().map(|id| metas.iter().position(|m| m.id() == *id).unwrap()).collect();
+                at.sort();
+                at
+            })
+            .collect();
+        (metas, picked)
+    }
+
+    #[test]
+    fn a_cold_build_and_its_edits_leave_big_segments_alone() {
+        let mut segments = vec![(3000, 0); 14];
+        segments.extend([(150, 1), (150, 2), (3, 0)]);
+        assert_eq!(candidates(&segments).1, Vec::<Vec<usize>>::new());
+        // Eight edits of the same size merge among themselves, never with a bulk segment.
+        let mut segments = vec![(3000, 1); 14];
+        segments.extend(vec![(150, 0); 8]);
+        assert_eq!(candidates(&segments).1, vec![(14..22).collect::<Vec<_>>()]);
+    }
+
+    #[test]
+    fn big_segments_are_compacted_when_mostly_deleted_or_too_many() {
+        // Two bulk segments whose files a warm start re-indexed since.
+        let mut segments = vec![(3000, 0); 10];
+        segments[3] = (3000, 1500);
+        segments[7] = (4000, 2900);
+        assert_eq!(candidates(&segments).1, vec![vec![3, 7]]);
+        // One segment too many: the smallest eight merge.
+        let mut segments: Vec<(u32, u32)> =
+            (0..=MAX_BIG_SEGMENTS as u32).map(|i| (2000 + i * 10, 0)).collect();
+        segments.reverse();
+        let (_, picked) = candidates(&segments);
+        assert_eq!(
+            picked,
+            vec![(MAX_BIG_SEGMENTS + 1 - COMPACT_BATCH..=MAX_BIG_SEGMENTS).collect::<Vec<_>>()]
+        );
+    }
 }

@@ -26,7 +26,9 @@ pub use chunk::{
     Chunk, ChunkKind, MAX_CHUNK_BYTES, MAX_MODULE_CHUNK_BYTES, chunk_kinds, chunk_owner, chunks_for_file,
     is_test_path,
 };
-pub use index::{BulkOptions, BulkStats, INDEX_FORMAT_VERSION, Replaced, SearchIndex, SearchSnapshot};
+pub use index::{
+    BulkOptions, BulkStats, INDEX_FORMAT_VERSION, Replaced, SearchIndex, SearchSnapshot, SegmentStats,
+};
 pub use query::{FieldBoosts, FileHit, MAX_QUERY_BYTES, QueryOptions, QueryTerm, SearchHit};
 pub use tokenizer::{CODE_TOKENIZER, CodeTokenizer, TokenKind, tokens};
 
