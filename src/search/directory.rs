@@ -160,9 +160,13 @@ fn apply(root: &Path, meta_lock: &MetaLock, op: Op) -> io::Result<()> {
         Op::Write(path, bytes) => create_new(&root.join(path))?.write_all(&bytes),
         Op::Replace(path, bytes) => replace(&root.join(path), &bytes),
         Op::Delete(path) => {
-            meta_lock.deletes_file.lock()?;
+            // Where file locks are unsupported, readers elsewhere cannot take the lock either;
+            // deleting anyway beats keeping every later commit off the disk.
+            let locked = meta_lock.deletes_file.lock().is_ok();
             let removed = std::fs::remove_file(root.join(path));
-            let _ = meta_lock.deletes_file.unlock();
+            if locked {
+                let _ = meta_lock.deletes_file.unlock();
+            }
             match removed {
                 Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
                 _ => Ok(()),
