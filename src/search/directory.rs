@@ -15,13 +15,10 @@
 //! Files that outgrow [`SPILL_BYTES`] while being written (a bulk build's segments, merges) go
 //! straight to disk, so memory holds only small files and only until they are written.
 //!
-//! A commit does not look the disk up either. While the persister renames a file into place on a
-//! busy disk, the rename holds the directory's lock until the journal takes it (40–220 ms seen
-//! under a `dd … conv=fsync` loop), and every lookup of a name the kernel has not cached waits
-//! behind it: the existence check of each new segment file, and the creation of the lock file
-//! tantivy takes around every reader reload and garbage collection. So the directory lists its
-//! files once when opened and keeps the list as it writes and deletes, and holds its lock file
-//! open (see [`MetaLock`]).
+//! A commit does not look the disk up either. Under a `dd … conv=fsync` loop, `strace` showed
+//! the existence check of each new segment file name (a `statx` that finds nothing) waiting
+//! 40–220 ms, as long as the persister's concurrent `rename`. So the directory lists its files
+//! once when opened and keeps the list as it writes and deletes.
 //!
 //! The persister applies writes, renames and deletes in the order tantivy made them, so the disk
 //! always holds some earlier commit in full: a segment file lands before the `meta.json` that
@@ -186,6 +183,14 @@ impl WriteBehind {
 }
 
 impl Pending {
+    /// Whether `path` exists as this process sees it: its pending state, else the listing.
+    fn holds(&self, path: &Path) -> bool {
+        match self.files.get(path) {
+            Some((_, entry)) => !matches!(entry, Entry::Deleted),
+            None => self.on_disk.contains(path),
+        }
+    }
+
     /// The operation that last changed `path` is on disk: `exists` says whether it left a file.
     fn settled(&mut self, path: PathBuf, exists: bool) {
         if exists {
@@ -197,16 +202,17 @@ impl Pending {
 }
 
 /// tantivy's `META_LOCK`, which keeps garbage collection from deleting the files of a reader
-/// that is still opening them, without the lookup of the lock file's name each time it is
-/// taken (`MmapDirectory` opens the file with `O_CREAT`, which waits for the directory's lock).
+/// that is still opening them. tantivy deletes under it; here the persister deletes later, after
+/// garbage collection let go of it, so the lock must cover the persister's deletes instead.
 ///
 /// Within the process it is a flag: garbage collection decides what to delete under it, and
 /// readers here see a deleted file gone at once, whatever the disk shows. Across processes,
 /// what must not meet is the persister deleting files from disk and a reader in another process
 /// opening them, so those two take a file lock on the lock file, each through a descriptor
-/// opened once (file locks exclude each other only between descriptors opened separately).
-/// Only the process holding the index writer deletes, so its own readers skip the file lock,
-/// which would wait behind the persister's deletes on a slow disk.
+/// opened once (file locks exclude each other only between descriptors opened separately; and
+/// the file's name is not looked up again). Only the process holding the index writer deletes,
+/// so its own readers skip the file lock, which would make a reader reload wait behind the
+/// persister's deletes on a slow disk.
 struct MetaLock {
     held: Mutex<bool>,
     released: Condvar,
@@ -503,15 +509,7 @@ impl Directory for CacheDirectory {
     }
 
     fn delete(&self, path: &Path) -> Result<(), DeleteError> {
-        let exists = {
-            let state = self.behind.lock();
-            match state.files.get(path) {
-                Some((_, Entry::Deleted)) => false,
-                Some(_) => true,
-                None => state.on_disk.contains(path),
-            }
-        };
-        if !exists {
+        if !self.behind.lock().holds(path) {
             return Err(DeleteError::FileDoesNotExist(path.to_path_buf()));
         }
         self.submit(Op::Delete(path.to_path_buf()))
@@ -521,11 +519,12 @@ impl Directory for CacheDirectory {
     fn exists(&self, path: &Path) -> Result<bool, OpenReadError> {
         {
             let state = self.behind.lock();
-            match state.files.get(path) {
-                Some((_, Entry::Written(_) | Entry::Writing)) => return Ok(true),
-                Some((_, Entry::Deleted)) => return Ok(false),
-                None if state.on_disk.contains(path) => return Ok(true),
-                None => {}
+            if state.holds(path) {
+                return Ok(true);
+            }
+            // Pending and not held: deleted here, whatever the disk still shows.
+            if state.files.contains_key(path) {
+                return Ok(false);
             }
         }
         // Not written by this process since the listing: another one may have (a reader here
@@ -537,12 +536,7 @@ impl Directory for CacheDirectory {
         // Same contract as `MmapDirectory`: files are written once, never overwritten.
         {
             let mut state = self.behind.lock();
-            let taken = match state.files.get(path) {
-                Some((_, Entry::Deleted)) => false,
-                Some(_) => true,
-                None => state.on_disk.contains(path),
-            };
-            if taken {
+            if state.holds(path) {
                 return Err(OpenWriteError::FileAlreadyExists(path.to_path_buf()));
             }
             state.files.insert(path.to_path_buf(), (0, Entry::Writing));

@@ -71,6 +71,9 @@ const MAX_BIG_SEGMENTS: usize = 32;
 /// How many big segments one compaction merges.
 const COMPACT_BATCH: usize = 8;
 
+/// A segment with this share of its chunks deleted is rewritten without them, big or small.
+const MAX_DELETED_SHARE: f32 = 0.5;
+
 /// Where a chunk is now: lines 1-based and inclusive, bytes a UTF-8 range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Span {
@@ -536,7 +539,8 @@ impl SearchIndex {
         // Each thread flushes a segment whenever its arena fills (about a dozen on Django). A
         // merge started while the batch is still coming in is abandoned when this writer goes
         // away after its one commit: measured on Django, that wasted a fifth of the search
-        // build's CPU (~0.45 CPU-s). The segments stay unmerged (see [`EditMergePolicy`]).
+        // build's CPU (~0.45 CPU-s). Edits' writer compacts these segments only once they waste
+        // (see [`EditMergePolicy`]).
         writer.set_merge_policy(Box::new(NoMergePolicy));
         // Deletes are looked up in every segment the batch flushes; into an empty index there
         // is nothing to delete.
@@ -603,14 +607,14 @@ impl SearchIndex {
     }
 }
 
-/// How the incremental writer merges: only among segments of at most [`EDIT_MERGE_MAX_DOCS`]
-/// chunks, i.e. the small segments edits write, never the bulk build's. tantivy's default put
-/// every segment under 10,000 documents in one level, so the first edits after a cold build
-/// merged the whole index (Django's 37k chunks, ~1 CPU-second on the merge thread), and while
-/// that merge ended the commits of the edits that followed stalled for 0.3–0.6 s. The bulk
-/// segments stay as they are (a dozen on Django) and collect the deletes of edited chunks until
-/// the next cold build. A warm start that re-indexes many files adds segments of that size too,
-/// and nothing compacts them yet: an index reused across many such starts slowly gathers them.
+/// How the writer that applies edits merges. Small segments (edits) merge among themselves by
+/// size levels. Big ones (a bulk build's, merged edits') are not merged with them: tantivy's
+/// default policy put every segment under 10,000 documents in one level, so the first edits
+/// after a cold build merged all 37k chunks of Django, and the commits of the edits that came
+/// meanwhile stalled for 272–577 ms. Big segments are compacted only when they waste: one whose
+/// chunks are mostly deleted (its files re-indexed since) is rewritten without them, and past
+/// [`MAX_BIG_SEGMENTS`] the smallest [`COMPACT_BATCH`] are merged, so an index kept across many
+/// warm starts does not collect segments (every query visits each).
 #[derive(Debug)]
 struct EditMergePolicy {
     small: LogMergePolicy,
@@ -624,25 +628,18 @@ impl Default for EditMergePolicy {
         // each other and not with a few hundred-document ones.
         small.set_min_layer_size(100);
         // A segment whose chunks were mostly replaced since is rewritten, even alone in its level.
-        small.set_del_docs_ratio_before_merge(0.5);
+        small.set_del_docs_ratio_before_merge(MAX_DELETED_SHARE);
         EditMergePolicy { small }
     }
 }
 
-/// How the writer that applies edits merges. Small segments (edits) merge among themselves by
-/// size levels. Big ones (a bulk build's, merged edits') are not merged with them: tantivy's
-/// default policy merged all 37k chunks of a Django build on the first edits, and the commits of
-/// the edits that came meanwhile stalled for 272–577 ms. They are compacted only when they waste: a big segment whose chunks
-/// are mostly deleted (its files re-indexed since) is rewritten without them, and past
-/// [`MAX_BIG_SEGMENTS`] the smallest [`COMPACT_BATCH`] are merged, so an index kept across many
-/// warm starts does not collect segments (every query visits each).
 impl MergePolicy for EditMergePolicy {
     fn compute_merge_candidates(&self, segments: &[SegmentMeta]) -> Vec<MergeCandidate> {
         let mut candidates = self.small.compute_merge_candidates(segments);
-        let (wasteful, mut big): (Vec<&SegmentMeta>, Vec<&SegmentMeta>) = segments
-            .iter()
-            .filter(|segment| segment.num_docs() as usize > EDIT_MERGE_MAX_DOCS)
-            .partition(|segment| segment.num_deleted_docs() * 2 >= segment.max_doc());
+        let (wasteful, mut big): (Vec<&SegmentMeta>, Vec<&SegmentMeta>) =
+            segments.iter().filter(|segment| segment.num_docs() as usize > EDIT_MERGE_MAX_DOCS).partition(
+                |segment| segment.num_deleted_docs() as f32 >= MAX_DELETED_SHARE * segment.max_doc() as f32,
+            );
         if !wasteful.is_empty() {
             candidates.push(MergeCandidate(wasteful.iter().map(|segment| segment.id()).collect()));
         }
@@ -748,7 +745,8 @@ mod tests {
 
     use super::*;
 
-    fn candidates(segments: &[(u32, u32)]) -> (Vec<SegmentMeta>, Vec<Vec<usize>>) {
+    /// The merges the policy picks among segments of (chunks, deleted chunks), as positions.
+    fn candidates(segments: &[(u32, u32)]) -> Vec<Vec<usize>> {
         let index = Index::create_in_ram(schema().0);
         let metas: Vec<SegmentMeta> = segments
             .iter()
@@ -757,7 +755,7 @@ mod tests {
                 if deleted > 0 { meta.with_delete_meta(deleted, 1) } else { meta }
             })
             .collect();
-        let picked = EditMergePolicy::default()
+        EditMergePolicy::default()
             .compute_merge_candidates(&metas)
             .into_iter()
             .map(|MergeCandidate(ids)| {
@@ -766,19 +764,18 @@ mod tests {
                 at.sort();
                 at
             })
-            .collect();
-        (metas, picked)
+            .collect()
     }
 
     #[test]
     fn a_cold_build_and_its_edits_leave_big_segments_alone() {
         let mut segments = vec![(3000, 0); 14];
         segments.extend([(150, 1), (150, 2), (3, 0)]);
-        assert_eq!(candidates(&segments).1, Vec::<Vec<usize>>::new());
+        assert_eq!(candidates(&segments), Vec::<Vec<usize>>::new());
         // Eight edits of the same size merge among themselves, never with a bulk segment.
         let mut segments = vec![(3000, 1); 14];
         segments.extend(vec![(150, 0); 8]);
-        assert_eq!(candidates(&segments).1, vec![(14..22).collect::<Vec<_>>()]);
+        assert_eq!(candidates(&segments), vec![(14..22).collect::<Vec<_>>()]);
     }
 
     #[test]
@@ -787,12 +784,12 @@ mod tests {
         let mut segments = vec![(3000, 0); 10];
         segments[3] = (3000, 1500);
         segments[7] = (4000, 2900);
-        assert_eq!(candidates(&segments).1, vec![vec![3, 7]]);
+        assert_eq!(candidates(&segments), vec![vec![3, 7]]);
         // One segment too many: the smallest eight merge.
         let mut segments: Vec<(u32, u32)> =
             (0..=MAX_BIG_SEGMENTS as u32).map(|i| (2000 + i * 10, 0)).collect();
         segments.reverse();
-        let (_, picked) = candidates(&segments);
+        let picked = candidates(&segments);
         assert_eq!(
             picked,
             vec![(MAX_BIG_SEGMENTS + 1 - COMPACT_BATCH..=MAX_BIG_SEGMENTS).collect::<Vec<_>>()]
