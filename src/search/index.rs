@@ -48,7 +48,7 @@ use super::{
 /// Version of what is on disk: the schema *and* the tokenizer's output, since a changed
 /// tokenizer makes old postings unreachable even when the schema is identical. Bump on any
 /// change to either.
-pub const INDEX_FORMAT_VERSION: u32 = 3;
+pub const INDEX_FORMAT_VERSION: u32 = 4;
 
 /// The file beside tantivy's `meta.json` that records [`INDEX_FORMAT_VERSION`].
 const VERSION_FILE: &str = "repolens-search-version";

@@ -11,9 +11,12 @@
 //!   `passwords`/`password` and `hashed`/`hashing`/`hash` meet);
 //! - the whole word when it has several parts, as the unstemmed concatenation of its parts, which
 //!   is the same token for every case style (`get_user_name`, `getUserName` → `getusername`);
-//! - for a dotted path, each suffix of two or more segments, segments normalized the same way
-//!   (`django.db.models.QuerySet` → `django.db.models.queryset`, `db.models.queryset`, …), so
-//!   `QuerySet.filter` in a question matches `models.query.QuerySet.filter` in a traceback.
+//! - for a dotted path, its last two segments, normalized the same way
+//!   (`django.db.models.QuerySet` → `models.queryset`), so `QuerySet.filter` in a question
+//!   matches `models.query.QuerySet.filter` in a traceback. Longer suffixes were emitted until
+//!   they were measured: most of them are unique (every qualified name gave five), they cost a
+//!   fifth of a cold search build's CPU in term dictionaries, and file localization and the
+//!   search benchmark ranked the same without them.
 //!
 //! Everything else (spaces, punctuation, operators, quotes) only separates. Words longer than
 //! [`MAX_WORD_LEN`] bytes are dropped: they are hashes, base64 or minified data, not names. Query
@@ -31,12 +34,6 @@ pub const CODE_TOKENIZER: &str = "repolens_code";
 /// Longest word indexed, in bytes.
 pub const MAX_WORD_LEN: usize = 64;
 
-/// Dotted-path suffix tokens are built from at most this many trailing segments.
-const MAX_PATH_SEGMENTS: usize = 6;
-
-/// Longest dotted-path token, in bytes.
-const MAX_PATH_LEN: usize = 160;
-
 /// Bound on the stem cache of one tokenizer (a few MB at most).
 const MAX_CACHED_STEMS: usize = 50_000;
 
@@ -50,7 +47,7 @@ pub enum TokenKind {
     Part,
     /// A whole multi-part word, parts concatenated (`getusername`).
     Identifier,
-    /// A dotted path of two or more segments (`queryset.filter`).
+    /// The last two segments of a dotted path (`queryset.filter`).
     Path,
 }
 
@@ -166,8 +163,9 @@ impl Splitter {
             self.normalized[idx].clear();
             if segment.len() <= MAX_WORD_LEN {
                 self.split_word(text, segment);
-                // A lone one-part word (most words of code) needs no whole-word token.
-                if n > 1 || self.parts.len() - from > 1 {
+                // A lone one-part word (most words of code) needs no whole-word token, and
+                // only the last two segments of a path make its path token.
+                if (n > 1 && idx + 2 >= n) || self.parts.len() - from > 1 {
                     for part in &self.parts[from..] {
                         push_lowercase(&mut self.normalized[idx], &text[part.clone()]);
                     }
@@ -175,22 +173,13 @@ impl Splitter {
             }
             self.part_bounds.push(from..self.parts.len());
         }
-        if n >= 2 {
-            for from in n.saturating_sub(MAX_PATH_SEGMENTS)..n - 1 {
-                if self.normalized[from..n].iter().any(String::is_empty) {
-                    continue;
-                }
-                self.path.clear();
-                for (idx, segment) in self.normalized[from..n].iter().enumerate() {
-                    if idx > 0 {
-                        self.path.push('.');
-                    }
-                    self.path.push_str(segment);
-                }
-                if self.path.len() <= MAX_PATH_LEN {
-                    sink(&self.path, self.segments[from].start..self.segments[n - 1].end, TokenKind::Path);
-                }
-            }
+        // An overlong word leaves its segment empty and the path without a token.
+        if n >= 2 && !self.normalized[n - 2].is_empty() && !self.normalized[n - 1].is_empty() {
+            self.path.clear();
+            self.path.push_str(&self.normalized[n - 2]);
+            self.path.push('.');
+            self.path.push_str(&self.normalized[n - 1]);
+            sink(&self.path, self.segments[n - 2].start..self.segments[n - 1].end, TokenKind::Path);
         }
         for idx in 0..n {
             let parts = self.part_bounds[idx].clone();
@@ -499,13 +488,8 @@ mod tests {
     }
 
     #[test]
-    fn dotted_paths_emit_their_suffixes() {
-        check(
-            "django.db.models.QuerySet",
-            expect![
-                "<django.db.models.queryset> <db.models.queryset> <models.queryset> django db model [queryset] queri set"
-            ],
-        );
+    fn dotted_paths_emit_their_last_two_segments_as_a_path() {
+        check("django.db.models.QuerySet", expect!["<models.queryset> django db model [queryset] queri set"]);
         check("self.get_user()", expect!["<self.getuser> self [getuser] get user"]);
         check("hashers.py:123", expect!["<hashers.py> hasher py 123"]);
         check("a. b .c ..d", expect!["a b c d"]);
@@ -513,11 +497,15 @@ mod tests {
     }
 
     #[test]
-    fn long_paths_keep_only_their_last_segments() {
+    fn long_paths_keep_only_their_last_two_segments() {
+        check("a.b.c.d.e.f.g.h", expect!["<g.h> a b c d e f g h"]);
         check(
-            "a.b.c.d.e.f.g.h",
-            expect!["<c.d.e.f.g.h> <d.e.f.g.h> <e.f.g.h> <f.g.h> <g.h> a b c d e f g h"],
+            "Models.Query.QuerySet.filter",
+            expect!["<queryset.filter> model queri [queryset] queri set filter"],
         );
+        let word = "w".repeat(MAX_WORD_LEN + 1);
+        check(&format!("a.b.{word}"), expect!["a b"]);
+        check(&format!("a.{word}.b"), expect!["a b"]);
     }
 
     #[test]
