@@ -42,7 +42,7 @@ fn main() {
         for (tree, text) in trees.iter().zip(&files) {
             let mut matches = cursor.matches(query, tree.root_node(), text.as_bytes());
             while let Some(m) = matches.next() {
-                n += m.captures.len();
+                n += m.captures().len();
             }
         }
         (t.elapsed().as_secs_f64() * 1000.0, n)
@@ -106,7 +106,7 @@ fn main() {
         let mut expected: Vec<Key> = Vec::new();
         let mut matches = cursor.matches(&full, tree.root_node(), text.as_bytes());
         while let Some(m) = matches.next() {
-            expected.push(key(m.pattern_index, m.captures));
+            expected.push(key(m.pattern_index, m.captures()));
         }
         let mut found: Vec<Key> = Vec::new();
         walk_query.for_each_match(tree.root_node(), text.as_bytes(), &mut |m| {

@@ -452,6 +452,43 @@ fn disk_changes_reported_by_the_client_reach_the_index() {
 }
 
 #[test]
+fn the_last_of_quick_successive_disk_writes_wins() {
+    // Each reported change is re-read on a worker, and the reads may finish in any order: the
+    // index must end with what the file holds now, not with whichever read finished last.
+    let fixture = write_fixture(PROJECT);
+    let builder =
+        TestServerBuilder::default().watched_files(true).progress(true).root_uri(fixture.root_uri());
+    let mut client = builder.start_in_process_for_test();
+    client.initialize(&builder);
+    client.wait_indexed();
+    // A big file, whose read is still parsing when a small rewrite is reported and read.
+    for (name, lines) in [("BigForm", 60_000), ("SmallForm", 1)] {
+        let body = "    x = 1\n".repeat(lines);
+        std::fs::write(fixture.path("app/forms.py"), format!("class {name}:\n{body}")).unwrap();
+        client.notify(
+            "workspace/didChangeWatchedFiles",
+            json!({ "changes": [{ "uri": fixture.uri("app/forms.py"), "type": 2 }] }),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    wait_for_symbols(&mut client, "SmallForm", |h| h.as_array().is_some_and(|a| !a.is_empty()));
+    // Every read has finished, the stale one included, and the model has what they left.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let status = client.request_ok("repolens/status", json!(null));
+        if status["pendingDiskReads"] == 0 && status["pendingModelUpdates"] == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the disk reads never finished: {status}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let hits = client.request_ok("workspace/symbol", json!({ "query": "Form" }));
+    let names: Vec<&str> = hits.as_array().unwrap().iter().filter_map(|h| h["name"].as_str()).collect();
+    assert_eq!(names, ["SmallForm"]);
+    assert_eq!(client.shutdown_and_exit(), 0);
+}
+
+#[test]
 fn disk_changes_are_watched_when_the_client_cannot() {
     let fixture = write_fixture(PROJECT);
     let builder =

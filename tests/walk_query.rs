@@ -9,11 +9,13 @@ use streaming_iterator::StreamingIterator;
 use tree_sitter::{Query, QueryCapture, QueryCursor};
 
 /// A match as a comparable value: pattern, and each capture's index, byte range and kind.
-type Key = (usize, Vec<(u32, usize, usize, &'static str)>);
+type Key = (usize, Vec<(u32, usize, usize, String)>);
 
 fn key(pattern: usize, captures: &[QueryCapture<'_>]) -> Key {
-    let mut captures: Vec<_> =
-        captures.iter().map(|c| (c.index, c.node.start_byte(), c.node.end_byte(), c.node.kind())).collect();
+    let mut captures: Vec<_> = captures
+        .iter()
+        .map(|c| (c.index, c.node.start_byte(), c.node.end_byte(), c.node.kind().to_owned()))
+        .collect();
     captures.sort_unstable();
     (pattern, captures)
 }
@@ -53,7 +55,7 @@ fn both_engines_compiled((query, walk): &(Query, WalkQuery), text: &str) -> (Vec
     let mut cursor = QueryCursor::new();
     let mut matches = cursor.matches(query, tree.root_node(), text.as_bytes());
     while let Some(m) = matches.next() {
-        expected.push(key(m.pattern_index, m.captures));
+        expected.push(key(m.pattern_index, m.captures()));
     }
     let mut found = Vec::new();
     walk.for_each_match(tree.root_node(), text.as_bytes(), &mut |m| {
@@ -202,6 +204,32 @@ fn the_rest_of_the_implemented_syntax_matches_like_tree_sitter() {
     for pattern in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] {
         assert!(expected.iter().any(|(p, _)| *p == pattern), "pattern {pattern} matches somewhere");
     }
+    assert_eq!(found, expected);
+}
+
+#[test]
+fn many_matches_of_one_pattern_at_one_node_match_like_tree_sitter() {
+    // One class node, thousands of matches per pattern: tree-sitter keeps, of matches whose
+    // captures contain each other, the larger (an integer assignment matches both alternatives),
+    // and every match of equal size.
+    let source = r#"
+(class_definition body: (block (expression_statement [
+  (assignment left: (identifier) @name)
+  (assignment left: (identifier) @name right: (integer) @value)
+]))) @class
+(class_definition body: (block (_) @statement)) @class
+"#;
+    let mut text = String::from("class Settings:\n");
+    for i in 0..3000 {
+        match i % 3 {
+            0 => text.push_str(&format!("    number{i} = {i}\n")),
+            1 => text.push_str(&format!("    name{i} = \"text\"\n")),
+            _ => text.push_str(&format!("    call{i}()\n")),
+        }
+    }
+    let (expected, found) = both_engines(source, &text);
+    assert_eq!(expected.iter().filter(|(p, _)| *p == 0).count(), 2000);
+    assert_eq!(expected.iter().filter(|(p, c)| *p == 0 && c.len() == 3).count(), 1000);
     assert_eq!(found, expected);
 }
 

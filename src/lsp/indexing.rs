@@ -8,6 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use rustc_hash::FxHashMap;
 use serde_json::json;
 
 use super::{
@@ -66,8 +67,49 @@ pub(crate) struct IndexState {
     /// The full scan has been applied; disk changes before that wait in `early_changes`.
     full_done: bool,
     early_changes: Vec<(PathBuf, DiskChange)>,
+    disk_reads: DiskReads,
     watcher: Option<DiskWatcher>,
     cache: Option<CacheState>,
+}
+
+/// The newest re-read of each file changed on disk. Reads run on the workers and finish in any
+/// order, so a read that saw an older state of a file (or one from before its deletion) may
+/// arrive after the read of its current state; only the newest read of a file may apply.
+#[derive(Debug, Default)]
+struct DiskReads {
+    newest: FxHashMap<FileId, u64>,
+    issued: u64,
+    /// Reads started and not finished, stale ones included.
+    running: usize,
+}
+
+impl DiskReads {
+    /// A read of `file` starts; earlier reads of it no longer count.
+    fn start(&mut self, file: FileId) -> u64 {
+        self.issued += 1;
+        self.running += 1;
+        self.newest.insert(file, self.issued);
+        self.issued
+    }
+
+    /// The file is gone: no read in flight may bring it back.
+    fn forget(&mut self, file: FileId) {
+        self.newest.remove(&file);
+    }
+
+    /// Whether `read` is the newest read of `file`; if so, it is no longer in flight.
+    fn finish(&mut self, file: FileId, read: u64) -> bool {
+        self.running = self.running.saturating_sub(1);
+        let newest = self.newest.get(&file) == Some(&read);
+        if newest {
+            self.newest.remove(&file);
+        }
+        newest
+    }
+
+    fn running(&self) -> usize {
+        self.running
+    }
 }
 
 /// How long each phase of the last index build took.
@@ -247,9 +289,11 @@ impl Server {
             let Some(language) = LanguageId::from_path(&path) else { continue };
             let file = self.host.file_id(VfsPath::Disk(path.clone()));
             if change == DiskChange::Deleted {
-                self.on_disk_file_indexed(file, None);
+                self.index.disk_reads.forget(file);
+                self.apply_disk_file(file, None);
                 continue;
             }
+            let read = self.index.disk_reads.start(file);
             let languages = self.host.languages().clone();
             let max_file_size = self.config.max_file_size;
             let tasks = self.task_sender.clone();
@@ -258,12 +302,25 @@ impl Server {
                     .ok()
                     .and_then(|text| summarize_source(&languages, language, &text))
                     .map(Arc::new);
-                let _ = tasks.send(Task::DiskFileIndexed { file, summary });
+                let _ = tasks.send(Task::DiskFileIndexed { file, read, summary });
             });
         }
     }
 
-    pub(crate) fn on_disk_file_indexed(&mut self, file: FileId, summary: Option<Arc<FileSummary>>) {
+    pub(crate) fn on_disk_file_indexed(
+        &mut self,
+        file: FileId,
+        read: u64,
+        summary: Option<Arc<FileSummary>>,
+    ) {
+        if !self.index.disk_reads.finish(file, read) {
+            tracing::debug!("dropped a stale re-read of {file:?}: the file changed again");
+            return;
+        }
+        self.apply_disk_file(file, summary);
+    }
+
+    fn apply_disk_file(&mut self, file: FileId, summary: Option<Arc<FileSummary>>) {
         match summary {
             Some(summary) => self.host.set_disk_summary(file, summary),
             None => self.host.remove_disk_file(file),
@@ -375,6 +432,7 @@ impl Server {
             },
                         "history": self.history_status(),
             "pendingModelUpdates": self.model_due.len(),
+            "pendingDiskReads": self.index.disk_reads.running(),
             "openDocuments": self.host.open_documents(),
         })
     }

@@ -65,6 +65,8 @@ pub(crate) enum Task {
     /// A changed file, read and summarized again (`None`: gone or no longer indexable).
     DiskFileIndexed {
         file: FileId,
+        /// Which re-read of the file this is (see `DiskReads`).
+        read: u64,
         summary: Option<Arc<FileSummary>>,
     },
     HistoryLoaded {
@@ -302,7 +304,7 @@ impl Server {
             Task::IndexDone { build, facts, elapsed } => self.finish_indexing(build, facts, elapsed),
             Task::Model(event) => self.on_model_event(event),
             Task::DiskChanged(changes) => self.on_disk_changes(changes),
-            Task::DiskFileIndexed { file, summary } => self.on_disk_file_indexed(file, summary),
+            Task::DiskFileIndexed { file, read, summary } => self.on_disk_file_indexed(file, read, summary),
             Task::HistoryLoaded { root, load } => self.on_history_loaded(root, *load),
             Task::HistoryDone => self.on_history_done(),
             Task::HeadMoved => self.start_history(),

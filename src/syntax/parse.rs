@@ -2,6 +2,7 @@
 
 use std::{
     cell::RefCell,
+    ops::ControlFlow,
     sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
 };
@@ -80,7 +81,9 @@ fn parse_with<'t>(
         }
         let deadline = Instant::now() + budget.timeout;
         let mut should_stop = |_: &tree_sitter::ParseState| {
-            budget.cancelled.is_some_and(|flag| flag.load(Ordering::Relaxed)) || Instant::now() > deadline
+            let stop = budget.cancelled.is_some_and(|flag| flag.load(Ordering::Relaxed))
+                || Instant::now() > deadline;
+            if stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         };
         let options = tree_sitter::ParseOptions::new().progress_callback(&mut should_stop);
         let tree = parser.parse_with_options(read, old, Some(options));
@@ -111,7 +114,9 @@ pub fn count_syntax_errors(language: LanguageId, text: &str) -> Option<(usize, O
     let mut parser = Parser::new();
     parser.set_language(&language.grammar()).ok()?;
     let deadline = Instant::now() + ParseBudget::default().timeout;
-    let mut should_stop = |_: &tree_sitter::ParseState| Instant::now() > deadline;
+    let mut should_stop = |_: &tree_sitter::ParseState| {
+        if Instant::now() > deadline { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    };
     let options = tree_sitter::ParseOptions::new().progress_callback(&mut should_stop);
     let bytes = text.as_bytes();
     let tree =

@@ -32,7 +32,7 @@ pub struct PatternMatch<'a, 'tree> {
 
 impl<'a, 'tree> PatternMatch<'a, 'tree> {
     pub fn from_query_match(m: &'a QueryMatch<'_, 'tree>) -> PatternMatch<'a, 'tree> {
-        PatternMatch { pattern_index: m.pattern_index, captures: m.captures }
+        PatternMatch { pattern_index: m.pattern_index, captures: m.captures() }
     }
 }
 
@@ -302,18 +302,10 @@ impl WalkQuery {
                     s.found.push(start..s.found_captures.len());
                 }
             });
+            let kept = (s.found.len() > 1).then(|| not_subsumed(&s.found, &s.found_captures));
             for (i, range) in s.found.iter().enumerate() {
-                let captures = &s.found_captures[range.clone()];
-                // tree-sitter keeps only the longest of matches whose captures contain each other
-                // (and one of equal ones).
-                let subsumed = s.found.len() > 1
-                    && s.found.iter().enumerate().any(|(j, other)| {
-                        j != i && {
-                            let other = &s.found_captures[other.clone()];
-                            contains(other, captures) && (!contains(captures, other) || j < i)
-                        }
-                    });
-                if !subsumed {
+                if kept.as_ref().is_none_or(|kept| kept[i]) {
+                    let captures = &s.found_captures[range.clone()];
                     on_match(&PatternMatch { pattern_index: index as usize, captures });
                 }
             }
@@ -412,9 +404,54 @@ impl WalkQuery {
     }
 }
 
-/// Every capture of `small` is in `big`.
-fn contains(big: &[QueryCapture<'_>], small: &[QueryCapture<'_>]) -> bool {
-    small.iter().all(|c| big.iter().any(|b| b.index == c.index && b.node == c.node))
+/// Which of one pattern's matches at one node tree-sitter would report: of matches whose
+/// captures contain each other, only the one with more captures (the first of equal ones).
+///
+/// A node with many children can have tens of thousands of matches of one pattern (a class body
+/// of 60k assignments), so matches are not compared pairwise: equal capture sets meet in a hash
+/// set, and a strict subset of a match is looked for only among the larger matches holding its
+/// rarest capture.
+fn not_subsumed(found: &[std::ops::Range<usize>], captures: &[QueryCapture<'_>]) -> Vec<bool> {
+    let sets: Vec<Vec<(u32, usize)>> = found
+        .iter()
+        .map(|range| {
+            let mut set: Vec<(u32, usize)> =
+                captures[range.clone()].iter().map(|c| (c.index, c.node.id())).collect();
+            set.sort_unstable();
+            set.dedup();
+            set
+        })
+        .collect();
+    let mut seen = rustc_hash::FxHashSet::default();
+    let mut kept: Vec<bool> = sets.iter().map(|set| seen.insert(set.as_slice())).collect();
+    let largest = sets.iter().map(Vec::len).max().unwrap_or(0);
+    if sets.iter().all(|set| set.len() == largest) {
+        return kept;
+    }
+    let mut holding: rustc_hash::FxHashMap<(u32, usize), Vec<usize>> = rustc_hash::FxHashMap::default();
+    for (j, set) in sets.iter().enumerate() {
+        for &capture in set {
+            holding.entry(capture).or_default().push(j);
+        }
+    }
+    for (i, set) in sets.iter().enumerate() {
+        if !kept[i] || set.len() == largest {
+            continue;
+        }
+        // No captures at all: in every larger match.
+        let Some(rarest) = set.iter().min_by_key(|capture| holding[capture].len()) else {
+            kept[i] = false;
+            continue;
+        };
+        kept[i] = !holding[rarest].iter().any(|&j| sets[j].len() > set.len() && is_subset(set, &sets[j]));
+    }
+    kept
+}
+
+/// Whether sorted `small` is in sorted `big`.
+fn is_subset(small: &[(u32, usize)], big: &[(u32, usize)]) -> bool {
+    let mut big = big.iter();
+    small.iter().all(|wanted| big.any(|have| have == wanted))
 }
 
 /// The depth below the pattern's root of the deepest node `pat` (at depth `depth`) reads.
