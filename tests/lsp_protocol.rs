@@ -393,33 +393,44 @@ fn status_reports_phases_and_the_graph_follows_edits() {
     let uri = fixture.uri("app/views.py");
     open(&mut client, &uri, &fixture.read("app/views.py"));
     change(&mut client, &uri, 2, json!([{ "text": "def query_view(request):\n    return None\n" }]));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let status = client.request_ok("repolens/status", Value::Null);
-        let edges = status["graph"]["edges"].as_u64().unwrap();
-        if status["pendingModelUpdates"] == 0 && edges < edges_before {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the graph never followed the edit: {status}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    poll(&mut client, "repolens/status", Value::Null, |status| {
+        status["pendingModelUpdates"] == 0 && status["graph"]["edges"].as_u64().unwrap() < edges_before
+    });
     assert_eq!(client.shutdown_and_exit(), 0);
 }
 
-/// Polls `workspace/symbol` until `check` holds for the answer (disk changes are asynchronous).
-fn wait_for_symbols(client: &mut support::TestClient, query: &str, check: impl Fn(&Value) -> bool) -> Value {
+/// Asks `method` until `check` holds for the answer (what follows an edit or a disk change
+/// settles asynchronously); fails with the last answer after 20 s.
+fn poll(
+    client: &mut support::TestClient,
+    method: &str,
+    params: Value,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let hits = client.request_ok("workspace/symbol", json!({ "query": query }));
-        if check(&hits) {
-            return hits;
+        let answer = client.request_ok(method, params.clone());
+        if check(&answer) {
+            return answer;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "workspace/symbol {query:?} never satisfied the check: {hits}"
+            "{method} {params} never satisfied the check: {answer}"
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+fn wait_for_symbols(client: &mut support::TestClient, query: &str, check: impl Fn(&Value) -> bool) -> Value {
+    poll(client, "workspace/symbol", json!({ "query": query }), check)
+}
+
+/// The client's report of a change to `path` on disk (`typ`: 1 created, 2 changed, 3 deleted).
+fn report_disk_change(client: &mut support::TestClient, fixture: &support::Fixture, path: &str, typ: u32) {
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": fixture.uri(path), "type": typ }] }),
+    );
 }
 
 #[test]
@@ -435,18 +446,12 @@ fn disk_changes_reported_by_the_client_reach_the_index() {
     assert_eq!(registration["params"]["registrations"][0]["method"], "workspace/didChangeWatchedFiles");
 
     std::fs::write(fixture.path("app/forms.py"), "class LoginForm:\n    pass\n").unwrap();
-    client.notify(
-        "workspace/didChangeWatchedFiles",
-        json!({ "changes": [{ "uri": fixture.uri("app/forms.py"), "type": 1 }] }),
-    );
+    report_disk_change(&mut client, &fixture, "app/forms.py", 1);
     let hits = wait_for_symbols(&mut client, "LoginForm", |h| h.as_array().is_some_and(|a| !a.is_empty()));
     assert_eq!(hits[0]["location"]["uri"], fixture.uri("app/forms.py"));
 
     std::fs::remove_file(fixture.path("app/forms.py")).unwrap();
-    client.notify(
-        "workspace/didChangeWatchedFiles",
-        json!({ "changes": [{ "uri": fixture.uri("app/forms.py"), "type": 3 }] }),
-    );
+    report_disk_change(&mut client, &fixture, "app/forms.py", 3);
     wait_for_symbols(&mut client, "LoginForm", |h| h == &json!([]));
     assert_eq!(client.shutdown_and_exit(), 0);
 }
@@ -465,23 +470,14 @@ fn the_last_of_quick_successive_disk_writes_wins() {
     for (name, lines) in [("BigForm", 60_000), ("SmallForm", 1)] {
         let body = "    x = 1\n".repeat(lines);
         std::fs::write(fixture.path("app/forms.py"), format!("class {name}:\n{body}")).unwrap();
-        client.notify(
-            "workspace/didChangeWatchedFiles",
-            json!({ "changes": [{ "uri": fixture.uri("app/forms.py"), "type": 2 }] }),
-        );
+        report_disk_change(&mut client, &fixture, "app/forms.py", 2);
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     wait_for_symbols(&mut client, "SmallForm", |h| h.as_array().is_some_and(|a| !a.is_empty()));
     // Every read has finished, the stale one included, and the model has what they left.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let status = client.request_ok("repolens/status", json!(null));
-        if status["pendingDiskReads"] == 0 && status["pendingModelUpdates"] == 0 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the disk reads never finished: {status}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    poll(&mut client, "repolens/status", Value::Null, |status| {
+        status["pendingDiskReads"] == 0 && status["pendingModelUpdates"] == 0
+    });
     let hits = client.request_ok("workspace/symbol", json!({ "query": "Form" }));
     let names: Vec<&str> = hits.as_array().unwrap().iter().filter_map(|h| h["name"].as_str()).collect();
     assert_eq!(names, ["SmallForm"]);

@@ -81,9 +81,10 @@ fn parse_with<'t>(
         }
         let deadline = Instant::now() + budget.timeout;
         let mut should_stop = |_: &tree_sitter::ParseState| {
-            let stop = budget.cancelled.is_some_and(|flag| flag.load(Ordering::Relaxed))
-                || Instant::now() > deadline;
-            if stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            stop_if(
+                budget.cancelled.is_some_and(|flag| flag.load(Ordering::Relaxed))
+                    || Instant::now() > deadline,
+            )
         };
         let options = tree_sitter::ParseOptions::new().progress_callback(&mut should_stop);
         let tree = parser.parse_with_options(read, old, Some(options));
@@ -93,6 +94,11 @@ fn parse_with<'t>(
         }
         tree
     })
+}
+
+/// What a parse's progress callback answers: whether to abandon the parse.
+fn stop_if(stop: bool) -> ControlFlow<()> {
+    if stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
 }
 
 /// The tree-sitter edit for one applied text edit.
@@ -114,9 +120,7 @@ pub fn count_syntax_errors(language: LanguageId, text: &str) -> Option<(usize, O
     let mut parser = Parser::new();
     parser.set_language(&language.grammar()).ok()?;
     let deadline = Instant::now() + ParseBudget::default().timeout;
-    let mut should_stop = |_: &tree_sitter::ParseState| {
-        if Instant::now() > deadline { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
-    };
+    let mut should_stop = |_: &tree_sitter::ParseState| stop_if(Instant::now() > deadline);
     let options = tree_sitter::ParseOptions::new().progress_callback(&mut should_stop);
     let bytes = text.as_bytes();
     let tree =
