@@ -342,3 +342,39 @@ fn secrets_never_reach_the_server() {
     // The file that held the token was sent, redacted.
     assert!(sent[0].contains("PAYMENT_API_KEY = \\\"[REDACTED]\\\""), "{}", sent[0]);
 }
+
+#[test]
+fn a_caller_of_two_shown_places_is_cited_once() {
+    let fixture = write_fixture(
+        r#"
+//- /shop/pricing.py
+def add_tax(amount):
+    """Add the sales tax to an amount."""
+    return amount * 1.2
+
+
+def take_discount(amount):
+    """Take the discount off an amount."""
+    return amount * 0.9
+//- /shop/cart.py
+from .pricing import add_tax, take_discount
+
+
+def checkout_total(amount):
+    return add_tax(take_discount(amount))
+"#,
+    );
+    let repo = load(&fixture);
+    let request =
+        AskRequest { question: "add_tax and take_discount of an amount".to_owned(), cursor: None, limit: 2 };
+    let answer = ask(&repo.host.snapshot(), &request, None, &CancelToken::new(), &mut |_| {}).unwrap();
+    for shown in ["The function `add_tax`", "The function `take_discount`"] {
+        assert!(answer.markdown.contains(shown), "{}", answer.markdown);
+    }
+    let callers: Vec<usize> = (0..answer.citations.len())
+        .filter(|&i| answer.citations[i].symbol.as_deref() == Some("checkout_total"))
+        .collect();
+    assert_eq!(callers.len(), 1, "{}", answer.markdown);
+    let marker = format!("`checkout_total` (`shop/cart.py:4`) [{}]", callers[0] + 1);
+    assert_eq!(answer.markdown.matches(&marker).count(), 2, "{}", answer.markdown);
+}

@@ -293,6 +293,17 @@ fn describe(
         let range = index.line_range(line);
         let snippet = text.get(range.start as usize..range.end as usize).unwrap_or_default().to_owned();
         let abs = analysis.path(file).as_disk().map(std::path::PathBuf::from);
+        // A caller of two shown places is one source: it keeps the number it got first.
+        let cited_before = citations.iter().position(|c| {
+            c.file == file
+                && c.start_line == line + 1
+                && c.end_line == line + 1
+                && c.symbol.as_ref() == symbol.map(|_| &name)
+        });
+        if let Some(i) = cited_before {
+            named.push(format!("`{name}` (`{path}:{}`) [{}]", line + 1, i + 1));
+            continue;
+        }
         citations.push(Citation {
             file,
             path: path.clone(),

@@ -94,16 +94,6 @@ pub struct Language {
     /// All of the above in one query, for passes over a whole file (`None` only if the
     /// combination fails to compile, which the parts alone did not).
     pub queries: Option<FileQueries>,
-    /// The workspace replaced the embedded `tags.scm`; the quick outline, which mirrors the
-    /// embedded query, must not stand in for it then.
-    pub tags_overridden: bool,
-}
-
-impl Language {
-    /// Whether the quick outline may stand in for the tags query's definitions.
-    pub fn has_quick_outline(&self) -> bool {
-        !self.tags_overridden && matches!(self.id, LanguageId::Python)
-    }
 }
 
 /// All languages, with their queries compiled once and shared. The embedded set compiles on
@@ -114,13 +104,22 @@ pub struct Languages {
     compiled: Arc<std::sync::OnceLock<Arc<[Arc<Language>]>>>,
     /// Identifies the query sources in use (and the repolens version), for caches of results.
     fingerprint: u64,
+    /// Languages whose `tags.scm` the workspace replaced: known without compiling anything, so
+    /// that a first start outlines files while the queries compile.
+    tags_overridden: Arc<[LanguageId]>,
 }
 
 impl Languages {
     /// The embedded queries only.
     pub fn embedded() -> Languages {
         static EMBEDDED: std::sync::OnceLock<Languages> = std::sync::OnceLock::new();
-        EMBEDDED.get_or_init(|| Languages { compiled: Arc::default(), fingerprint: fingerprint(&[]) }).clone()
+        EMBEDDED
+            .get_or_init(|| Languages {
+                compiled: Arc::default(),
+                fingerprint: fingerprint(&[]),
+                tags_overridden: Arc::default(),
+            })
+            .clone()
     }
 
     /// Compiles the queries now, on a background thread, unless that already happened.
@@ -144,6 +143,11 @@ impl Languages {
         Ok(Languages {
             compiled: Arc::new(std::sync::OnceLock::from(compiled)),
             fingerprint: fingerprint(overrides),
+            tags_overridden: overrides
+                .iter()
+                .filter(|o| o.file == QueryFile::Tags)
+                .map(|o| o.language)
+                .collect(),
         })
     }
 
@@ -151,6 +155,12 @@ impl Languages {
     /// other query sources.
     pub fn fingerprint(&self) -> u64 {
         self.fingerprint
+    }
+
+    /// Whether the quick outline may stand in for the tags query's definitions: it mirrors the
+    /// embedded `tags.scm`, so not where the workspace replaced that.
+    pub fn has_quick_outline(&self, id: LanguageId) -> bool {
+        !self.tags_overridden.contains(&id) && matches!(id, LanguageId::Python)
     }
 
     pub fn get(&self, id: LanguageId) -> &Arc<Language> {
@@ -191,7 +201,7 @@ fn compile(overrides: &[QueryOverride]) -> anyhow::Result<Arc<[Arc<Language>]>> 
             let smells = source(QueryFile::Smells)
                 .map(|src| tree_sitter::Query::new(&grammar, src).with_context(|| context(QueryFile::Smells)))
                 .transpose()?;
-            let tags_overridden = overrides.iter().any(|o| o.language == id && o.file == QueryFile::Tags);
+
             let others: Vec<&str> = source(QueryFile::Smells).into_iter().collect();
             let queries = FileQueries::new(
                 &grammar,
@@ -201,7 +211,7 @@ fn compile(overrides: &[QueryOverride]) -> anyhow::Result<Arc<[Arc<Language>]>> 
             )
             .inspect_err(|err| tracing::warn!("{}: combining the queries failed: {err:#}", id.name()))
             .ok();
-            Ok(Arc::new(Language { id, grammar, tags, imports, smells, queries, tags_overridden }))
+            Ok(Arc::new(Language { id, grammar, tags, imports, smells, queries }))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(languages.into())

@@ -110,7 +110,7 @@ pub fn index_workspace(
         discovery
             .files
             .iter()
-            .filter(|(path, lang)| !covered.contains(path) && !languages.get(*lang).has_quick_outline())
+            .filter(|(path, lang)| !covered.contains(path) && !languages.has_quick_outline(*lang))
             .cloned(),
     );
     let on_progress = |p: ScanProgress| sink.progress(p);

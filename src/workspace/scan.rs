@@ -125,9 +125,7 @@ pub fn scan_files(
     let files: Vec<&(PathBuf, LanguageId)> = discovery
         .files
         .iter()
-        .filter(|(_, lang)| {
-            depth == ScanDepth::Full || cache.is_some() || languages.get(*lang).has_quick_outline()
-        })
+        .filter(|(_, lang)| depth == ScanDepth::Full || cache.is_some() || languages.has_quick_outline(*lang))
         .collect();
     let total = files.len();
     on_progress(ScanProgress { done: 0, total });
