@@ -425,6 +425,17 @@ fn wait_for_symbols(client: &mut support::TestClient, query: &str, check: impl F
     poll(client, "workspace/symbol", json!({ "query": query }), check)
 }
 
+/// A server over `PROJECT`, indexed, with a client that watches files for it.
+fn start_watching_disk_changes() -> (support::Fixture, support::TestClient) {
+    let fixture = write_fixture(PROJECT);
+    let builder =
+        TestServerBuilder::default().watched_files(true).progress(true).root_uri(fixture.root_uri());
+    let mut client = builder.start_in_process_for_test();
+    client.initialize(&builder);
+    client.wait_indexed();
+    (fixture, client)
+}
+
 /// The client's report of a change to `path` on disk (`typ`: 1 created, 2 changed, 3 deleted).
 fn report_disk_change(client: &mut support::TestClient, fixture: &support::Fixture, path: &str, typ: u32) {
     client.notify(
@@ -435,12 +446,7 @@ fn report_disk_change(client: &mut support::TestClient, fixture: &support::Fixtu
 
 #[test]
 fn disk_changes_reported_by_the_client_reach_the_index() {
-    let fixture = write_fixture(PROJECT);
-    let builder =
-        TestServerBuilder::default().watched_files(true).progress(true).root_uri(fixture.root_uri());
-    let mut client = builder.start_in_process_for_test();
-    client.initialize(&builder);
-    client.wait_indexed();
+    let (fixture, mut client) = start_watching_disk_changes();
     let registration =
         client.server_requests.iter().find(|r| r["method"] == "client/registerCapability").unwrap();
     assert_eq!(registration["params"]["registrations"][0]["method"], "workspace/didChangeWatchedFiles");
@@ -460,12 +466,7 @@ fn disk_changes_reported_by_the_client_reach_the_index() {
 fn the_last_of_quick_successive_disk_writes_wins() {
     // Each reported change is re-read on a worker, and the reads may finish in any order: the
     // index must end with what the file holds now, not with whichever read finished last.
-    let fixture = write_fixture(PROJECT);
-    let builder =
-        TestServerBuilder::default().watched_files(true).progress(true).root_uri(fixture.root_uri());
-    let mut client = builder.start_in_process_for_test();
-    client.initialize(&builder);
-    client.wait_indexed();
+    let (fixture, mut client) = start_watching_disk_changes();
     // A big file, whose read is still parsing when a small rewrite is reported and read.
     for (name, lines) in [("BigForm", 60_000), ("SmallForm", 1)] {
         let body = "    x = 1\n".repeat(lines);

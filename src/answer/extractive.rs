@@ -290,35 +290,36 @@ fn describe(
             None => (module_of(&path), 0),
         };
         let line = index.line_of(offset.min(index.len()));
-        let range = index.line_range(line);
-        let snippet = text.get(range.start as usize..range.end as usize).unwrap_or_default().to_owned();
-        let abs = analysis.path(file).as_disk().map(std::path::PathBuf::from);
+        let symbol = symbol.map(|_| name.clone());
         // A caller of two shown places is one source: it keeps the number it got first.
         let cited_before = citations.iter().position(|c| {
-            c.file == file
-                && c.start_line == line + 1
-                && c.end_line == line + 1
-                && c.symbol.as_ref() == symbol.map(|_| &name)
+            c.file == file && (c.start_line, c.end_line) == (line + 1, line + 1) && c.symbol == symbol
         });
-        if let Some(i) = cited_before {
-            named.push(format!("`{name}` (`{path}:{}`) [{}]", line + 1, i + 1));
-            continue;
-        }
-        citations.push(Citation {
-            file,
-            path: path.clone(),
-            commit: heads.of(abs.as_deref()),
-            abs_path: abs,
-            range: crate::text::TextRange::new(range.start, range.end),
-            line_index: std::sync::Arc::new(index.clone()),
-            start_line: line + 1,
-            end_line: line + 1,
-            symbol: symbol.map(|_| name.clone()),
-            snippet,
-            score: 0.0,
-            reasons: vec!["graph".to_owned()],
-        });
-        named.push(format!("`{name}` (`{path}:{}`) [{}]", line + 1, citations.len()));
+        let number = match cited_before {
+            Some(i) => i + 1,
+            None => {
+                let range = index.line_range(line);
+                let snippet =
+                    text.get(range.start as usize..range.end as usize).unwrap_or_default().to_owned();
+                let abs = analysis.path(file).as_disk().map(std::path::PathBuf::from);
+                citations.push(Citation {
+                    file,
+                    path: path.clone(),
+                    commit: heads.of(abs.as_deref()),
+                    abs_path: abs,
+                    range: crate::text::TextRange::new(range.start, range.end),
+                    line_index: std::sync::Arc::new(index.clone()),
+                    start_line: line + 1,
+                    end_line: line + 1,
+                    symbol,
+                    snippet,
+                    score: 0.0,
+                    reasons: vec!["graph".to_owned()],
+                });
+                citations.len()
+            }
+        };
+        named.push(format!("`{name}` (`{path}:{}`) [{number}]", line + 1));
     }
     if named.is_empty() {
         return None;

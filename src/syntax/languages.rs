@@ -201,7 +201,6 @@ fn compile(overrides: &[QueryOverride]) -> anyhow::Result<Arc<[Arc<Language>]>> 
             let smells = source(QueryFile::Smells)
                 .map(|src| tree_sitter::Query::new(&grammar, src).with_context(|| context(QueryFile::Smells)))
                 .transpose()?;
-
             let others: Vec<&str> = source(QueryFile::Smells).into_iter().collect();
             let queries = FileQueries::new(
                 &grammar,
