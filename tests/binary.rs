@@ -237,6 +237,36 @@ fn symbols_lists_fuzzy_matches_as_json() {
 }
 
 #[test]
+fn symbols_name_their_module_as_code_imports_it() {
+    let fixture = write_fixture(
+        "//- /lib/shapes/__init__.py
+//- /lib/shapes/circle.py
+class Circle:
+    pass
+//- /src/flatpkg/square.py
+class Square:
+    pass
+//- /scripts/tool.py
+class Tool:
+    pass
+",
+    );
+    let out = repolens(&["symbols", "--root", fixture.root().to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let container = |name: &str| {
+        let hit = hits.as_array().unwrap().iter().find(|h| h["name"] == name);
+        hit.unwrap_or_else(|| panic!("no {name} in {hits}"))["container"].clone()
+    };
+    // `lib/` is not a package: `shapes` is imported with `lib/` on sys.path.
+    assert_eq!(container("Circle"), "shapes.circle");
+    // A namespace package of a src layout.
+    assert_eq!(container("Square"), "flatpkg.square");
+    // A script outside any package keeps its directory.
+    assert_eq!(container("Tool"), "scripts.tool");
+}
+
+#[test]
 fn a_missing_root_is_a_clear_error() {
     let out = repolens(&["index", "--root", "/definitely/not/here"]);
     assert!(!out.status.success());

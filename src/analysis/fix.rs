@@ -225,12 +225,16 @@ pub fn run_test_generation(
         .ok_or_else(|| FixError::NothingToTry("there is no function here to write a test for".to_owned()))?;
     let command = test_command(&job.root)?;
     let sources = WorkspaceTexts { root: job.root.clone(), buffers: job.buffers.clone() };
+    let rel_path = job.rel_path.to_string_lossy().replace('\\', "/");
+    let module = graph.import_name(&rel_path).ok_or_else(|| {
+        FixError::NothingToTry(format!("{rel_path} is not a Python module a test could import"))
+    })?;
     let test_path = TestTask::free_test_path(&job.root, &job.rel_path, &qualname);
     let task = TestTask {
         file: job.rel_path.clone(),
         focus: job.task.focus,
         qualname,
-        module: TestTask::module_of(&job.rel_path),
+        module,
         context: style_example(graph, &sources, &test_path).into_iter().collect(),
         test_path,
     };

@@ -10,6 +10,7 @@ use parking_lot::RwLock;
 
 use super::{Cancellable, OpenDocument, OutlineNode, RepoModel, SymbolHit, symbols};
 use crate::{
+    graph::import_name,
     stdx::CancelToken,
     syntax::{FileSummary, Languages},
     workspace::{FileId, Vfs, VfsPath},
@@ -85,13 +86,26 @@ impl Analysis {
         self.index.len() + self.documents.keys().filter(|f| !self.index.contains_key(f)).count()
     }
 
-    /// The dotted module path of a file relative to its workspace root (`pkg/mod.py` →
-    /// `pkg.mod`, `pkg/__init__.py` → `pkg`).
+    /// The dotted name of a file's module, as code imports it (`pkg/mod.py` → `pkg.mod`,
+    /// `pkg/__init__.py` → `pkg`, `src/pkg/mod.py` → `pkg.mod`); for a file that is not Python,
+    /// its dotted path relative to its workspace root.
+    ///
+    /// Which directories are packages is read from the files of this snapshot, not the graph, so
+    /// the name is the same before the graph is built and without one (`repolens symbols`).
     pub fn module_name(&self, file: FileId) -> Option<String> {
         let path = self.path(file);
         let path = path.as_disk()?;
-        let relative = self.roots.iter().find_map(|root| path.strip_prefix(root).ok())?;
-        Some(module_name_of(relative))
+        let (root, relative) =
+            self.roots.iter().find_map(|root| Some((root, path.strip_prefix(root).ok()?)))?;
+        let rel_path = relative.to_string_lossy().replace('\\', "/");
+        let vfs = self.vfs.read();
+        let is_package = |dir: &str| {
+            ["__init__.py", "__init__.pyi"].iter().any(|init| {
+                vfs.file_id(&VfsPath::Disk(root.join(dir).join(init)))
+                    .is_some_and(|id| self.index.contains_key(&id) || self.documents.contains_key(&id))
+            })
+        };
+        import_name(&rel_path, &is_package).or_else(|| Some(module_name_of(relative)))
     }
 
     /// The outline of one file, nested as the editor shows it.

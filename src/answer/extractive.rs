@@ -287,7 +287,7 @@ fn describe(
                 let s = summary.symbols.get(idx as usize)?;
                 (summary.qualified_name(idx as usize), s.name_range.start)
             }
-            None => (module_of(&path), 0),
+            None => (graph.import_name(&path).unwrap_or_else(|| path.clone()), 0),
         };
         let line = index.line_of(offset.min(index.len()));
         let symbol = symbol.map(|_| name.clone());
@@ -336,11 +336,4 @@ fn describe(
         let _ = write!(text, ", and {rest} more");
     }
     Some(text)
-}
-
-/// `pkg/mod.py` → `pkg.mod`, `pkg/__init__.py` → `pkg`.
-fn module_of(path: &str) -> String {
-    let stem = path.strip_suffix(".pyi").or_else(|| path.strip_suffix(".py")).unwrap_or(path);
-    let stem = stem.strip_suffix("/__init__").unwrap_or(stem);
-    stem.replace('/', ".")
 }

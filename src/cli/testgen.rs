@@ -53,7 +53,9 @@ pub(crate) fn generate_test_command(at: Located<'_>, args: &FixArgs) -> anyhow::
         file: rel.to_path_buf(),
         focus,
         qualname: qualname.clone(),
-        module: TestTask::module_of(rel),
+        module: graph
+            .import_name(rel_str)
+            .ok_or_else(|| anyhow::anyhow!("{rel_str} is not a Python module to import {qualname} from"))?,
         test_path: test_path.clone(),
         context: style_example(graph, sources, &test_path).into_iter().collect(),
     };

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use store::{EdgeIx, NodeIx, Store};
 
-pub use modules::is_test_path;
+pub use modules::{import_name, is_test_path};
 pub use pagerank::{LocalRankOptions, Ranks};
 
 use crate::{
@@ -476,6 +476,12 @@ impl SymbolGraph {
 
     pub fn summary(&self, file: FileId) -> Option<&Arc<FileSummary>> {
         self.files.get(&file).map(|e| &e.summary)
+    }
+
+    /// The dotted name code imports a Python file by (`src/pkg/mod.py` → `pkg.mod` when `pkg` is
+    /// a package); `rel_path` is workspace-relative and need not be indexed yet.
+    pub fn import_name(&self, rel_path: &str) -> Option<String> {
+        modules::import_name(rel_path, &|dir| self.package_dirs.contains(dir))
     }
 
     /// `path::Outer.inner` (or `path::` for a module): a name for a node that is stable across

@@ -12,37 +12,72 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::workspace::FileId;
 
-/// Workspace-relative, `/`-separated path of a Python file.
+/// Every dotted name import resolution knows a Python file by; `rel_path` is workspace-relative
+/// and `/`-separated.
 pub(crate) fn dotted_names(rel_path: &str, package_dirs: &FxHashSet<String>) -> Vec<String> {
-    let Some(without_ext) = rel_path.strip_suffix(".py").or_else(|| rel_path.strip_suffix(".pyi")) else {
+    let Some(module) = ModulePath::new(rel_path, &|dir| package_dirs.contains(dir)) else {
         return Vec::new();
     };
-    let mut parts: Vec<&str> = without_ext.split('/').collect();
-    if parts.last() == Some(&"__init__") {
-        parts.pop();
-    }
-    if parts.is_empty() {
-        return Vec::new();
-    }
+    let parts = &module.parts;
     let mut names = vec![parts.join(".")];
-    // Directories of the file, innermost first; count how many are packages from the inside.
-    let dirs = rel_path.rsplit_once('/').map_or("", |(dir, _)| dir);
-    let dir_parts: Vec<&str> = if dirs.is_empty() { Vec::new() } else { dirs.split('/').collect() };
-    let mut packaged = 0;
-    for depth in (0..dir_parts.len()).rev() {
-        if package_dirs.contains(&dir_parts[..=depth].join("/")) {
-            packaged += 1;
-        } else {
-            break;
-        }
-    }
-    let is_init = rel_path.ends_with("/__init__.py") || rel_path == "__init__.py";
-    // Components below the first non-package directory.
-    let keep = if is_init { packaged } else { packaged + 1 };
-    if keep < parts.len() && keep > 0 {
-        names.push(parts[parts.len() - keep..].join("."));
+    // Below the first directory that is not a package: the name with that directory on
+    // `sys.path` (src layouts, Django's `tests/`, a script's own directory).
+    if module.keep < parts.len() && module.keep > 0 {
+        names.push(parts[parts.len() - module.keep..].join("."));
     }
     names
+}
+
+/// The one name a file is imported by, for people and for generated imports: the package-relative
+/// name when the file is in a package below a plain directory (`src/pkg/mod.py` → `pkg.mod`,
+/// Django's `tests/app/models.py` → `app.models`), the name below `src/` for a namespace package
+/// there, else the dotted path. A script outside any package keeps its path (`scripts.tool`, not
+/// `tool`): the directory says more than the bare name. `is_package` says whether a
+/// workspace-relative directory holds an `__init__.py`.
+pub fn import_name(rel_path: &str, is_package: &dyn Fn(&str) -> bool) -> Option<String> {
+    let module = ModulePath::new(rel_path, is_package)?;
+    let parts = &module.parts;
+    let from = if module.packaged > 0 && module.keep < parts.len() {
+        parts.len() - module.keep
+    } else if parts.len() > 1 && parts[0] == "src" && !is_package("src") {
+        1
+    } else {
+        0
+    };
+    Some(parts[from..].join("."))
+}
+
+/// A Python file's module path and how much of it is packages.
+struct ModulePath<'a> {
+    /// Path components without the extension, `__init__` dropped.
+    parts: Vec<&'a str>,
+    /// How many of the file's directories, from the innermost out, are packages.
+    packaged: usize,
+    /// How many trailing parts form the name relative to the first non-package directory.
+    keep: usize,
+}
+
+impl<'a> ModulePath<'a> {
+    fn new(rel_path: &'a str, is_package: &dyn Fn(&str) -> bool) -> Option<ModulePath<'a>> {
+        let without_ext = rel_path.strip_suffix(".py").or_else(|| rel_path.strip_suffix(".pyi"))?;
+        let mut parts: Vec<&str> = without_ext.split('/').collect();
+        if parts.last() == Some(&"__init__") {
+            parts.pop();
+        }
+        if parts.is_empty() {
+            return None;
+        }
+        // Directories of the file, innermost first; count how many are packages from the inside.
+        let dirs = rel_path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let dir_parts: Vec<&str> = if dirs.is_empty() { Vec::new() } else { dirs.split('/').collect() };
+        let packaged = (0..dir_parts.len())
+            .rev()
+            .take_while(|&depth| is_package(&dir_parts[..=depth].join("/")))
+            .count();
+        let is_init = package_dir(rel_path).is_some();
+        let keep = if is_init { packaged } else { packaged + 1 };
+        Some(ModulePath { parts, packaged, keep })
+    }
 }
 
 /// The directory that holds a package (`a/b/__init__.py` → `a/b`).
@@ -137,6 +172,23 @@ mod tests {
         assert_eq!(dotted_names("setup.py", &pkgs), ["setup"]);
         let django = packages(&["django", "django/db"]);
         assert_eq!(dotted_names("django/db/models.py", &django), ["django.db.models"]);
+    }
+
+    #[test]
+    fn the_import_name_drops_what_is_on_sys_path_but_keeps_a_script_directory() {
+        let pkgs = packages(&["src/pkg", "src/pkg/sub", "tests/app", "lib"]);
+        let name = |path| import_name(path, &|dir| pkgs.contains(dir));
+        assert_eq!(name("src/pkg/sub/mod.py").as_deref(), Some("pkg.sub.mod"));
+        assert_eq!(name("src/pkg/__init__.py").as_deref(), Some("pkg"));
+        assert_eq!(name("src/pkg/__init__.pyi").as_deref(), Some("pkg"));
+        assert_eq!(name("tests/app/models.py").as_deref(), Some("app.models"));
+        assert_eq!(name("lib/util.py").as_deref(), Some("lib.util"));
+        // A namespace package under src/ (no __init__.py anywhere).
+        assert_eq!(name("src/nspkg/mod.py").as_deref(), Some("nspkg.mod"));
+        assert_eq!(name("scripts/tool.py").as_deref(), Some("scripts.tool"));
+        assert_eq!(name("setup.py").as_deref(), Some("setup"));
+        assert_eq!(name("__init__.py"), None);
+        assert_eq!(name("README.md"), None);
     }
 
     #[test]

@@ -56,16 +56,6 @@ pub struct TestTask {
 }
 
 impl TestTask {
-    /// The module path of a workspace-relative Python file: `src/` layouts and `__init__.py`
-    /// handled (`src/pkg/mod.py` → `pkg.mod`, `pkg/__init__.py` → `pkg`).
-    pub fn module_of(rel: &Path) -> String {
-        let text = rel.to_string_lossy().replace('\\', "/");
-        let text = text.strip_prefix("src/").unwrap_or(&text);
-        let text = text.strip_suffix(".py").unwrap_or(text);
-        let text = text.strip_suffix("/__init__").unwrap_or(text);
-        text.replace('/', ".")
-    }
-
     /// A test file path under `tests/` (or the root when the project has no `tests/`) that
     /// does not exist yet: `tests/test_<module name>_<function>.py`, numbered if taken.
     pub fn free_test_path(root: &Path, rel: &Path, qualname: &str) -> PathBuf {
