@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use repolens::{
-    risk::{analyze_code, summarize_and_analyze},
+    risk::{analyze_code, file_metrics, find_smells, summarize_and_analyze},
     syntax::{FileSummary, LanguageId, Languages, ParseBudget, SymbolKind, parse_text},
 };
 
@@ -191,6 +191,9 @@ fn the_combined_query_finds_what_each_query_finds_alone() {
             assert_eq!(summary, alone);
             assert_eq!(summary, FileSummary::build(lang, &tree, &source));
             assert_eq!(facts, analyze_code(lang, &tree, &source));
+            // Both run the combined query; the engines apart are the reference.
+            assert_eq!(facts.metrics, file_metrics(lang, &tree, &source));
+            assert_eq!(facts.smells, find_smells(lang, &tree, &source));
             checked += summary.symbols.len() + summary.imports.len() + facts.smells.len();
         }
     }
