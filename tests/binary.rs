@@ -264,6 +264,18 @@ class Tool:
     assert_eq!(container("Square"), "flatpkg.square");
     // A script outside any package keeps its directory.
     assert_eq!(container("Tool"), "scripts.tool");
+
+    // A qualifier may name the module either way.
+    let found = |query: &str| {
+        let out =
+            repolens(&["symbols", "--root", fixture.root().to_str().unwrap(), "--query", query, "--json"]);
+        let hits: Value = serde_json::from_slice(&out.stdout).unwrap();
+        hits.as_array().unwrap().iter().map(|h| h["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    assert_eq!(found("shapes.circle.Circle"), ["Circle"]);
+    assert_eq!(found("lib.shapes.Circle"), ["Circle"]);
+    assert_eq!(found("src.flatpkg.Square"), ["Square"]);
+    assert!(found("scripts.Circle").is_empty());
 }
 
 #[test]

@@ -94,9 +94,7 @@ impl Analysis {
     /// the name is the same before the graph is built and without one (`repolens symbols`).
     pub fn module_name(&self, file: FileId) -> Option<String> {
         let path = self.path(file);
-        let path = path.as_disk()?;
-        let (root, relative) =
-            self.roots.iter().find_map(|root| Some((root, path.strip_prefix(root).ok()?)))?;
+        let (root, relative) = self.root_and_relative(&path)?;
         let rel_path = relative.to_string_lossy().replace('\\', "/");
         let vfs = self.vfs.read();
         let is_package = |dir: &str| {
@@ -106,6 +104,18 @@ impl Analysis {
             })
         };
         import_name(&rel_path, &is_package).or_else(|| Some(module_name_of(relative)))
+    }
+
+    /// A file's path relative to its workspace root, dotted (`src/pkg/mod.py` → `src.pkg.mod`):
+    /// how someone who knows the tree rather than the imports may name it.
+    pub fn module_path(&self, file: FileId) -> Option<String> {
+        let path = self.path(file);
+        Some(module_name_of(self.root_and_relative(&path)?.1))
+    }
+
+    fn root_and_relative<'p>(&self, path: &'p VfsPath) -> Option<(&Path, &'p Path)> {
+        let path = path.as_disk()?;
+        self.roots.iter().find_map(|root| Some((root.as_path(), path.strip_prefix(root).ok()?)))
     }
 
     /// The outline of one file, nested as the editor shows it.

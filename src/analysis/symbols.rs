@@ -106,7 +106,8 @@ pub(super) fn search(
         if n_files.is_multiple_of(256) && cancel.is_cancelled() {
             return Err(Cancelled);
         }
-        let mut module: Option<Option<String>> = None;
+        // The module as code imports it and, when different, as its path reads.
+        let mut modules: Option<[Option<String>; 2]> = None;
         let mut test_path: Option<bool> = None;
         for (idx, symbol) in summary.symbols.iter().enumerate() {
             let class = if name_query.is_empty() {
@@ -119,9 +120,18 @@ pub(super) fn search(
             };
             let mut parent_exact = false;
             if let Some(qualifier) = &qualifier {
-                let module = module.get_or_insert_with(|| analysis.module_name(file));
-                let container = qualified_container(module.as_deref(), &summary, idx);
-                if !is_subsequence(qualifier.as_bytes(), container.as_bytes()) {
+                let modules = modules.get_or_insert_with(|| {
+                    let import = analysis.module_name(file);
+                    let path = analysis.module_path(file).filter(|p| Some(p) != import.as_ref());
+                    [import, path]
+                });
+                let named = |module: Option<&str>| {
+                    let container = qualified_container(module, &summary, idx);
+                    is_subsequence(qualifier.as_bytes(), container.as_bytes())
+                };
+                let matched =
+                    named(modules[0].as_deref()) || modules[1].as_deref().is_some_and(|m| named(Some(m)));
+                if !matched {
                     continue;
                 }
                 parent_exact = symbol.parent.is_some_and(|p| {
