@@ -107,7 +107,7 @@ pub(super) fn search(
             return Err(Cancelled);
         }
         // The module as code imports it and, when different, as its path reads.
-        let mut modules: Option<[Option<String>; 2]> = None;
+        let mut modules: Option<Vec<String>> = None;
         let mut test_path: Option<bool> = None;
         for (idx, symbol) in summary.symbols.iter().enumerate() {
             let class = if name_query.is_empty() {
@@ -121,16 +121,18 @@ pub(super) fn search(
             let mut parent_exact = false;
             if let Some(qualifier) = &qualifier {
                 let modules = modules.get_or_insert_with(|| {
-                    let import = analysis.module_name(file);
-                    let path = analysis.module_path(file).filter(|p| Some(p) != import.as_ref());
-                    [import, path]
+                    let mut names: Vec<String> = analysis.module_name(file).into_iter().collect();
+                    names.extend(analysis.module_path(file).filter(|path| !names.contains(path)));
+                    names
                 });
                 let named = |module: Option<&str>| {
                     let container = qualified_container(module, &summary, idx);
                     is_subsequence(qualifier.as_bytes(), container.as_bytes())
                 };
-                let matched =
-                    named(modules[0].as_deref()) || modules[1].as_deref().is_some_and(|m| named(Some(m)));
+                let matched = match modules.as_slice() {
+                    [] => named(None),
+                    names => names.iter().any(|name| named(Some(name))),
+                };
                 if !matched {
                     continue;
                 }
